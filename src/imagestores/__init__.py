@@ -1,0 +1,1 @@
+"""Measure how to store lots of images: every storage method, on your data and your hardware."""

@@ -1,0 +1,15 @@
+"""Send a job's messages to its Snakemake log file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+
+def to_file(path: Path | str) -> None:
+    """Route stderr and logging of this process to ``path``, so a failed job's log shows why."""
+    sys.stderr = open(path, "w", buffering=1)  # noqa: SIM115 - stays open for the life of the job
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

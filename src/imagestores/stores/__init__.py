@@ -1,0 +1,110 @@
+"""The registry of storage methods: the one list the Snakefile, the tests and the figures read.
+
+Adding a method means one new module in this package and one ``Method`` entry below. Modules are imported
+only when a method is used, so reading the registry stays cheap for every Snakemake job.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from imagestores.stores.base import Reader, Store, UnsupportedInput
+
+__all__ = [
+    "FAMILIES",
+    "METHODS",
+    "Method",
+    "MethodSpec",
+    "Reader",
+    "Store",
+    "UnsupportedInput",
+    "get",
+    "name_of",
+    "resolve",
+]
+
+MethodSpec = str | Mapping[str, Any]
+"""How the config names a method: a registered name, or ``{name, method, options}`` for a variant."""
+
+FAMILIES = ("files", "key-value", "arrays", "tables", "shards")
+"""Families group methods in tables and figures, in this order."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered storage method: a Store class and the options it is built with."""
+
+    name: str
+    target: str
+    """``module:Class`` of the Store subclass."""
+    family: str
+    summary: str
+    """What it is and when to pick it, in one sentence (shown in the README and the report)."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def store_class(self) -> type[Store]:
+        module, _, cls = self.target.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+    def store(self, path: Path | str) -> Store:
+        return self.store_class()(path, **self.options)
+
+    @property
+    def lossy(self) -> bool:
+        """Whether read-back only approximates the written images (a lossy encoding)."""
+        return self.store("unused").lossy
+
+
+_ENTRIES = (
+    Method(
+        "disk",
+        "imagestores.stores.disk:PngFiles",
+        "files",
+        "One PNG file per image plus a CSV of labels, as in the 2019 study: readable by any tool, "
+        "but one file per image costs a file-system entry and a system call each.",
+    ),
+    Method(
+        "lmdb",
+        "imagestores.stores.lmdb:PickledLmdb",
+        "key-value",
+        "LMDB with one pickled image object per key in one write transaction, as in the 2019 study: "
+        "a memory-mapped B-tree that reads keys fast, at the price of pickle.",
+    ),
+    Method(
+        "hdf5",
+        "imagestores.stores.hdf5:Hdf5Arrays",
+        "arrays",
+        "HDF5 with one uint8 dataset of all images and one of labels, as in the 2019 study: "
+        "fast bulk reads of equally shaped images, one file, no per-image overhead.",
+    ),
+)
+
+METHODS: dict[str, Method] = {method.name: method for method in _ENTRIES}
+
+
+def get(name: str) -> Method:
+    """The method called ``name``, or a KeyError that lists the available ones."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise KeyError(f"unknown storage method {name!r}; available: {', '.join(METHODS)}") from None
+
+
+def resolve(spec: MethodSpec) -> Method:
+    """The method a config entry names: a registered one, or a variant of one with other options.
+
+    A variant ``{"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg"}}`` is
+    the registered method under a new name, its options updated; the store checks the options when built.
+    """
+    if isinstance(spec, str):
+        return get(spec)
+    base = get(spec["method"])
+    return replace(base, name=spec["name"], options={**base.options, **spec.get("options", {})})
+
+
+def name_of(spec: MethodSpec) -> str:
+    return spec if isinstance(spec, str) else spec["name"]

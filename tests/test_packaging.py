@@ -1,0 +1,62 @@
+"""The project's own files agree with each other: pins, README commands, CI, and the linters."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CONDA_NAMES = {"python-lmdb": "lmdb", "matplotlib-base": "matplotlib"}
+
+
+def pyproject_pins() -> dict[str, str]:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pins = dict(re.fullmatch(r"([\w-]+)==([\w.]+)", spec).groups() for spec in project["dependencies"])
+    return {name.lower(): version for name, version in pins.items()}
+
+
+def test_conda_environment_pins_the_same_versions_as_pyproject():
+    environment = yaml.safe_load((REPO / "envs" / "imagestores.yaml").read_text())
+    conda = {}
+    for spec in environment["dependencies"]:
+        if isinstance(spec, str) and "=" in spec and not spec.startswith("python "):
+            name, version = (part.strip() for part in spec.split("="))
+            conda[CONDA_NAMES.get(name, name)] = version
+    pins = pyproject_pins()
+    pins.pop("snakemake")  # the workflow manager runs the environments; it is not inside them
+    assert conda == pins
+
+
+def test_ci_installs_and_tests_exactly_as_the_readme_says():
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", readme, flags=re.DOTALL)
+    setup, tests = blocks[0].strip(), blocks[1].strip()
+    install = setup.split(" && .venv/bin/snakemake")[0]
+    assert setup.endswith("snakemake --cores 4")
+    assert install.replace("pip install", "pip install --quiet") in ci
+    assert tests in ci.splitlines()
+
+
+def test_python_code_is_ruff_clean():
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run([BIN / "ruff", *command, "."], cwd=REPO, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakemake_code_is_snakefmt_clean():
+    result = subprocess.run([BIN / "snakefmt", "--check", "."], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakemake_lint_is_clean():
+    result = subprocess.run(
+        [BIN / "snakemake", "--lint", "--cores", "1"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0 and "Lints for" not in result.stdout + result.stderr, result.stdout

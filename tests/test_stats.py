@@ -1,0 +1,164 @@
+"""Summaries, the physical floor and winners, checked against statistics computed here independently."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pandas as pd
+import pytest
+
+from imagestores.stats import SuspectTiming, check_physical, summarise, winners
+
+
+def timings(*groups: tuple[str, int, str, str, list[float]], images: int = 10, source: str = "synthetic"):
+    """Timing rows: one (method, cutoff, operation, cache, seconds of each repeat) per group."""
+    rows = [
+        {
+            "method": method,
+            "cutoff": cutoff,
+            "operation": operation,
+            "cache": cache,
+            "repeat": repeat,
+            "seconds": seconds,
+            "images": images,
+            "bytes": images * 3072,
+            "source": source,
+        }
+        for method, cutoff, operation, cache, repeats in groups
+        for repeat, seconds in enumerate(repeats)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_summary_of_four_repeats():
+    repeats = [3.0, 1.0, 4.0, 2.0]
+    row = summarise(timings(("lmdb", 10, "read_many", "warm", repeats))).iloc[0]
+    q1, _, q3 = statistics.quantiles(repeats, n=4, method="inclusive")  # numpy's "linear"
+    assert (q1, q3) == (1.75, 3.25)
+    assert row["repeats"] == 4
+    assert row["median_s"] == 2.5
+    assert (row["min_s"], row["max_s"]) == (1.0, 4.0)
+    assert row["q1_s"] == pytest.approx(q1)
+    assert row["q3_s"] == pytest.approx(q3)
+    assert row["iqr_s"] == pytest.approx(1.5)
+    assert row["cv"] == pytest.approx(statistics.stdev(repeats) / statistics.mean(repeats))
+    assert (row["images"], row["bytes"]) == (10, 30720)
+    assert row["images_per_s"] == pytest.approx(10 / 2.5)
+    assert row["mb_per_s"] == pytest.approx(30720 / 2.5 / 1e6)
+    assert row["seconds_per_image"] == pytest.approx(0.25)
+
+
+def test_one_row_per_source_method_cutoff_operation_and_cache():
+    frame = pd.concat(
+        [
+            timings(("lmdb", 10, "read_many", "warm", [1.0, 2.0]), ("lmdb", 10, "read_many", "cold", [5.0])),
+            timings(("lmdb", 10, "read_many", "warm", [7.0]), source="cifar10"),
+        ]
+    )
+    summary = summarise(frame).set_index(["source", "cache"])
+    assert len(summary) == 3
+    assert summary.loc[("synthetic", "warm"), "median_s"] == 1.5
+    assert summary.loc[("synthetic", "cold"), "median_s"] == 5.0
+    assert summary.loc[("cifar10", "warm"), "median_s"] == 7.0
+    single = summary.loc[("synthetic", "cold")]
+    assert single["repeats"] == 1
+    assert math.isnan(single["cv"])
+    assert single["iqr_s"] == 0
+
+
+def test_summary_refuses_repeats_that_disagree_on_the_work():
+    frame = timings(("lmdb", 10, "read_many", "warm", [1.0, 2.0]))
+    frame.loc[1, "images"] = 11
+    with pytest.raises(ValueError, match="different numbers"):
+        summarise(frame)
+
+
+def test_summary_refuses_a_repeat_timed_twice():
+    frame = timings(("lmdb", 10, "read_many", "warm", [1.0, 2.0]))
+    frame.loc[1, "repeat"] = 0
+    with pytest.raises(ValueError, match="more than once"):
+        summarise(frame)
+
+
+def test_faster_than_memory_is_suspect():
+    # 1 GB at 10 GB/s takes at least 0.1 s.
+    with pytest.raises(SuspectTiming, match=r"0\.05 s .* 1000000000 bytes .* 0\.1 s") as caught:
+        check_physical(0.05, 10**9, 10e9)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_slower_than_memory_and_zero_bytes_pass():
+    check_physical(0.2, 10**9, 10e9)
+    check_physical(0.1, 10**9, 10e9)
+    check_physical(0.0, 0, 10e9)
+
+
+def test_clear_and_unclear_winners():
+    summary = summarise(
+        timings(
+            # Clear: lmdb's slowest repeat beats hdf5's fastest.
+            ("lmdb", 100, "read_many", "warm", [0.9, 1.0, 1.1]),
+            ("hdf5", 100, "read_many", "warm", [2.9, 3.0, 3.1]),
+            ("disk", 100, "read_many", "warm", [5.0, 6.0, 7.0]),
+            # Unclear: lmdb's median is lower, but the spreads overlap.
+            ("lmdb", 100, "read_one", "warm", [1.0, 2.0, 3.0]),
+            ("hdf5", 100, "read_one", "warm", [1.5, 2.2, 2.9]),
+            # Smaller cutoffs do not count, even where another method wins.
+            ("disk", 10, "read_many", "warm", [0.1, 0.1, 0.1]),
+            ("disk", 10, "read_one", "warm", [0.1, 0.1, 0.1]),
+        )
+    )
+    table = winners(summary, None).set_index("operation")
+    assert list(table["criterion"]) == ["fastest", "fastest"]
+    clear, unclear = table.loc["read_many"], table.loc["read_one"]
+    assert (clear["cutoff"], clear["winner"], clear["runner_up"]) == (100, "lmdb", "hdf5")
+    assert clear["margin"] == pytest.approx(3.0)
+    assert clear["beyond_spread"]
+    assert (unclear["winner"], unclear["runner_up"]) == ("lmdb", "hdf5")
+    assert unclear["margin"] == pytest.approx(2.2 / 2.0)
+    # lmdb's q3 (2.5) is above hdf5's q1 (1.85): the margin is within the spread.
+    assert not unclear["beyond_spread"]
+
+
+def test_winner_alone_or_from_one_repeat_has_no_spread_verdict():
+    table = winners(
+        summarise(
+            timings(
+                ("lmdb", 10, "read_many", "cold", [1.0]),
+                ("hdf5", 10, "read_many", "cold", [9.0]),
+                ("lmdb", 10, "store_many", "cold", [1.0, 2.0]),
+            )
+        ),
+        None,
+    ).set_index("operation")
+    assert table.loc["read_many", "margin"] == pytest.approx(9.0)
+    assert pd.isna(table.loc["read_many", "beyond_spread"])
+    alone = table.loc["store_many"]
+    assert alone["winner"] == "lmdb"
+    assert pd.isna(alone["runner_up"])
+    assert pd.isna(alone["margin"])
+    assert pd.isna(alone["beyond_spread"])
+
+
+def test_disk_usage_winners_at_the_largest_cutoff():
+    summary = summarise(timings(("lmdb", 100, "read_many", "warm", [1.0, 2.0])))
+    disk = pd.DataFrame(
+        [
+            ("disk", 100, 409600, 307200, 100, "synthetic"),
+            ("lmdb", 100, 1_228_800, 1_100_000, 2, "synthetic"),
+            ("hdf5", 100, 311_296, 310_000, 1, "synthetic"),
+            ("hdf5", 10, 1, 1, 1, "synthetic"),
+            ("png", 100, None, None, None, "synthetic"),  # could not hold the data
+        ],
+        columns=["method", "cutoff", "allocated_bytes", "apparent_bytes", "files", "source"],
+    )
+    table = winners(summary, disk).set_index("criterion")
+    smallest, fewest = table.loc["smallest on disk"], table.loc["fewest files"]
+    assert (smallest["cutoff"], smallest["winner"], smallest["runner_up"]) == (100, "hdf5", "disk")
+    assert smallest["margin"] == pytest.approx(409600 / 311_296)
+    assert (fewest["winner"], fewest["runner_up"]) == ("hdf5", "lmdb")
+    assert fewest["margin"] == pytest.approx(2.0)
+    assert pd.isna(smallest["beyond_spread"])
+    assert pd.isna(fewest["beyond_spread"])
+    assert pd.isna(fewest["operation"])

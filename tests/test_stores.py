@@ -1,0 +1,150 @@
+"""Every registered store reads back exactly what was written, or refuses input it cannot hold.
+
+Parametrised over the registry, so a new method is tested as soon as it is registered.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imagestores import bench
+from imagestores.stores import METHODS, UnsupportedInput, get
+from imagestores.stores.base import runs
+
+ALL = sorted(METHODS)
+
+
+def cifar_like(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, count).astype(
+        np.uint8
+    )
+
+
+def mixed_shapes(dtype: type, channels: tuple[int, ...]) -> tuple[list[np.ndarray], np.ndarray]:
+    rng = np.random.default_rng(1)
+    top = np.iinfo(dtype).max
+    shapes = [(17, 23), (40, 31), (8, 8), (32, 32), (5, 64)]
+    images = [
+        rng.integers(
+            0, top, (h, w, channels[i % len(channels)]) if channels[i % len(channels)] else (h, w)
+        ).astype(dtype)
+        for i, (h, w) in enumerate(shapes)
+    ]
+    return images, np.arange(len(images), dtype=np.int64)
+
+
+def read_back(name, path, images, labels, indices):
+    indices = np.asarray(indices)
+    got = bench.allocate(images, indices)
+    labels_got = np.full(len(indices), np.iinfo(labels.dtype).max, dtype=labels.dtype)
+    with get(name).store(path).open() as reader:
+        reader.read_into(indices, got, labels_got)
+    return got, labels_got
+
+
+def assert_round_trip(name, tmp_path, images, labels):
+    path = tmp_path / name
+    get(name).store(path).write(images, labels)
+    count = len(images)
+    shuffled = np.random.default_rng(7).permutation(count)
+    for indices in (np.arange(count), shuffled, np.array([count - 1]), np.array([0, 1, 3, 2])):
+        got, labels_got = read_back(name, path, images, labels, indices)
+        np.testing.assert_array_equal(labels_got, labels[indices])
+        for position, index in enumerate(indices.tolist()):
+            np.testing.assert_array_equal(got[position], images[index])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_round_trip_fixed_shape(name, tmp_path):
+    images, labels = cifar_like(37)
+    assert_round_trip(name, tmp_path, images, labels)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_round_trip_memory_mapped_source_in_batches(name, tmp_path, monkeypatch):
+    """The prepared data is memory-mapped and larger than one batch: stores must stream it."""
+    monkeypatch.setattr("imagestores.stores.base.WRITE_BATCH", 8)
+    monkeypatch.setattr(bench, "READ_BATCH", 8)
+    images, labels = cifar_like(50, seed=3)
+    np.save(tmp_path / "images.npy", images)
+    mapped = np.load(tmp_path / "images.npy", mmap_mode="r")
+    get(name).store(tmp_path / "store").write(mapped, labels)
+    bench.read_all(get(name), tmp_path / "store", mapped, labels)  # raises ReadMismatch on any difference
+
+
+@pytest.mark.parametrize(
+    ("dtype", "channels"), [(np.uint8, (3, 1, 4, 0)), (np.uint16, (0,)), (np.uint16, (3,))]
+)
+@pytest.mark.parametrize("name", ALL)
+def test_mixed_shapes_round_trip_or_refused_before_writing(name, dtype, channels, tmp_path):
+    images, labels = mixed_shapes(dtype, channels)
+    store = get(name).store(tmp_path / name)
+    try:
+        store.check(images)
+    except UnsupportedInput as refusal:
+        assert str(refusal)
+        with pytest.raises(UnsupportedInput):
+            store.write(images, labels)
+        assert not store.path.exists(), "a refused write must not leave a store behind"
+        return
+    assert_round_trip(name, tmp_path, images, labels)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_uint16_fixed_shape_round_trip_or_refused(name, tmp_path):
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 65536, (9, 16, 16), dtype=np.uint16)
+    labels = np.arange(9, dtype=np.uint8)
+    try:
+        get(name).store(tmp_path / "probe").check(images)
+    except UnsupportedInput:
+        pytest.skip(f"{name} declares it cannot hold single-channel uint16")
+    assert_round_trip(name, tmp_path, images, labels)
+
+
+def test_png_methods_refuse_16_bit_colour_naming_the_reason(tmp_path):
+    images = [np.zeros((4, 4, 3), dtype=np.uint16)]
+    with pytest.raises(UnsupportedInput, match="uint16 with 3 channels"):
+        get("disk").store(tmp_path / "disk").write(images, np.zeros(1))
+
+
+@pytest.mark.parametrize("name", [name for name in ALL if get(name).store_class().fixed_shape])
+def test_fixed_shape_methods_refuse_mixed_shapes(name, tmp_path):
+    images = [np.zeros((4, 4, 3), np.uint8), np.zeros((5, 4, 3), np.uint8)]
+    with pytest.raises(UnsupportedInput, match="one fixed shape"):
+        get(name).store(tmp_path / name).write(images, np.zeros(2))
+
+
+def test_write_refuses_an_existing_store(tmp_path):
+    images, labels = cifar_like(3)
+    get("hdf5").store(tmp_path / "s").write(images, labels)
+    with pytest.raises(FileExistsError):
+        get("hdf5").store(tmp_path / "s").write(images, labels)
+
+
+def test_unknown_method_lists_the_available_ones():
+    with pytest.raises(KeyError, match="available: disk"):
+        get("floppy")
+
+
+def test_every_method_is_documented_in_a_known_family():
+    from imagestores.stores import FAMILIES
+
+    for method in METHODS.values():
+        assert method.family in FAMILIES
+        assert len(method.summary) > 40
+
+
+def test_runs_split_indices_into_consecutive_stretches():
+    assert list(runs(np.array([3, 4, 5, 9, 2, 3]))) == [(0, 3, 3), (3, 9, 1), (4, 2, 2)]
+    assert list(runs(np.array([], dtype=int))) == []
+
+
+def test_lmdb_map_never_fills_for_large_images(tmp_path):
+    """The study's map-size rule failed for large sets; ours is derived from the data with headroom."""
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 256, (300, 400, 3), dtype=np.uint8) for _ in range(20)]
+    labels = np.arange(20)
+    assert_round_trip("lmdb", tmp_path, images, labels)

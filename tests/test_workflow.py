@@ -1,0 +1,125 @@
+"""The whole pipeline on a tiny config, as a user runs it: `snakemake --cores 2` in a fresh directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from imagestores.stores import METHODS
+
+REPO = Path(__file__).resolve().parents[1]
+OPERATIONS = {"store_many", "store_one", "read_many", "read_one", "read_random"}
+TINY = {
+    "dataset": {"source": "synthetic", "size": 60, "seed": 1},
+    "cutoffs": [10, 40],
+    "methods": sorted(METHODS),
+    "repeats": 2,
+    "random_reads": 25,
+}
+
+
+def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    """Run the repository's workflow in ``workdir`` with ``config`` written to its config file."""
+    config_file = workdir / "config.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+    command += ["--directory", str(workdir), "--configfile", str(config_file), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, env=os.environ | {"CI": "1"})
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    result = snakemake(workdir, TINY, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
+    timings = pd.read_csv(tiny_run / "results" / "timings.csv")
+    counts = timings.groupby(["method", "cutoff", "operation"]).size()
+    expected = pd.MultiIndex.from_product([TINY["methods"], TINY["cutoffs"], sorted(OPERATIONS)])
+    assert set(counts.index) == set(expected)
+    assert (counts == TINY["repeats"]).all()
+    assert (timings["seconds"] > 0).all()
+    assert set(timings["source"]) == {"synthetic"}
+    many = timings[timings["operation"].isin(["store_many", "read_many"])]
+    assert (many["images"] == many["cutoff"]).all()
+    assert (many["bytes"] == many["cutoff"] * 32 * 32 * 3).all()
+    one = timings[timings["operation"].isin(["store_one", "read_one"])]
+    assert (one["images"] == 1).all() and (one["bytes"] == 3072).all()
+    random = timings[timings["operation"] == "read_random"]
+    assert (random["images"] == random["cutoff"].clip(upper=TINY["random_reads"])).all()
+
+
+def test_disk_usage_of_every_store(tiny_run):
+    usage = pd.read_csv(tiny_run / "results" / "disk_usage.csv")
+    assert sorted(zip(usage["method"], usage["cutoff"], strict=True)) == sorted(
+        (method, cutoff) for method in TINY["methods"] for cutoff in TINY["cutoffs"]
+    )
+    assert (usage["allocated_bytes"] > 0).all() and (usage["apparent_bytes"] > 0).all()
+    disk = usage[usage["method"] == "disk"].set_index("cutoff")
+    assert disk.loc[40, "files"] == 41, "one PNG per image plus the labels CSV"
+
+
+def test_stores_hold_the_prepared_images(tiny_run):
+    images = np.load(tiny_run / "results" / "data" / "images.npy")
+    assert images.shape == (60, 32, 32, 3) and images.dtype == np.uint8
+    png = np.asarray(Image.open(tiny_run / "results" / "stores" / "disk" / "40" / "7.png"))
+    np.testing.assert_array_equal(png, images[7])
+
+
+def test_figures_are_drawn(tiny_run):
+    for figure in ("store_many", "read_many", "read_random", "single_image", "disk_usage"):
+        with Image.open(tiny_run / "results" / "figures" / f"{figure}.png") as image:
+            assert image.width > 400 and image.height > 300
+        svg = (tiny_run / "results" / "figures" / f"{figure}.svg").read_text()
+        assert "synthetic" in svg, "the data source belongs in the title"
+
+
+def test_a_new_cutoff_runs_only_its_jobs(tiny_run):
+    before = {path: path.stat().st_mtime_ns for path in (tiny_run / "results" / "timings").rglob("*.csv")}
+    config = TINY | {"cutoffs": [*TINY["cutoffs"], 20]}
+    dry = snakemake(tiny_run, config, "--cores", "2", "--dry-run")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    planned = {line.split()[1] for line in dry.stdout.splitlines() if line.startswith("rule ")}
+    assert "prepare_dataset" not in planned
+    result = snakemake(tiny_run, config, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-5000:]
+    after = {path: path.stat().st_mtime_ns for path in (tiny_run / "results" / "timings").rglob("*.csv")}
+    assert all(after[path] == mtime for path, mtime in before.items()), "old cutoffs must not rerun"
+    new = {path.relative_to(tiny_run / "results" / "timings") for path in set(after) - set(before)}
+    assert new == {
+        Path(method) / "20" / f"{job}.csv" for method in TINY["methods"] for job in ("store", "read")
+    }
+    timings = pd.read_csv(tiny_run / "results" / "timings.csv")
+    assert 20 in set(timings["cutoff"])
+    again = snakemake(tiny_run, config, "--cores", "2", "--dry-run")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"cutoffs": [-5, 10]}, "cutoffs"),
+        ({"cutoffs": [10, 100]}, "cutoffs"),
+        ({"methods": ["disk", "floppy"]}, "methods"),
+        ({"repeats": "three"}, "repeats"),
+        ({"dataset": {"source": "imagenet"}}, "source"),
+        ({"dataset": {"size": 0}}, "size"),
+    ],
+)
+def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, change, key):
+    config = TINY | change
+    result = snakemake(tmp_path, config, "--cores", "1", "--dry-run")
+    assert result.returncode != 0
+    assert key in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,42 @@
+rule gather_timings:
+    input:
+        per_store("results/timings/{method}/{cutoff}/store.csv"),
+        per_store("results/timings/{method}/{cutoff}/read.csv"),
+    output:
+        "results/timings.csv",
+    log:
+        "results/logs/gather_timings.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/gather.py"
+
+
+rule gather_disk_usage:
+    input:
+        per_store("results/disk_usage/{method}/{cutoff}.csv"),
+    output:
+        "results/disk_usage.csv",
+    log:
+        "results/logs/gather_disk_usage.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/gather.py"
+
+
+rule summarise:
+    input:
+        timings="results/timings.csv",
+        disk_usage="results/disk_usage.csv",
+    output:
+        "results/summary.md",
+    log:
+        "results/logs/summarise.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/summarise.py"

@@ -1,0 +1,14 @@
+rule prepare_dataset:
+    output:
+        DATA,
+    log:
+        "results/logs/prepare_dataset.log",
+    benchmark:
+        "results/benchmarks/prepare_dataset.tsv"
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    params:
+        dataset=config["dataset"],
+    script:
+        "../scripts/prepare_dataset.py"
