@@ -49,13 +49,13 @@ rule disk_usage:
         "results/disk_usage/{method}/{cutoff}.csv",
     log:
         "results/logs/disk_usage/{method}/{cutoff}.log",
-    params:
-        method=method_spec,
     benchmark:
         "results/benchmarks/disk_usage/{method}/{cutoff}.tsv"
     conda:
         "../../envs/imagestores.yaml"
     resources:
         bench_slot=1,
+    params:
+        method=method_spec,
     script:
         "../scripts/disk_usage.py"
