@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,14 +14,13 @@ import pytest
 import yaml
 from PIL import Image
 
-from imagestores.stores import METHODS
-
 REPO = Path(__file__).resolve().parents[1]
+CACHES = ("warm", "cold")
 OPERATIONS = {"store_many", "store_one", "read_many", "read_one", "read_random"}
 TINY = {
     "dataset": {"source": "synthetic", "size": 60, "seed": 1},
     "cutoffs": [10, 40],
-    "methods": sorted(METHODS),
+    "methods": ["disk", "hdf5", "lmdb"],
     "repeats": 2,
     "random_reads": 25,
 }
@@ -44,11 +44,17 @@ def tiny_run(tmp_path_factory):
 
 
 def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
-    timings = pd.read_csv(tiny_run / "results" / "timings.csv")
-    counts = timings.groupby(["method", "cutoff", "operation"]).size()
-    expected = pd.MultiIndex.from_product([TINY["methods"], TINY["cutoffs"], sorted(OPERATIONS)])
-    assert set(counts.index) == set(expected)
+    timings = pd.read_csv(tiny_run / "results" / "timings.csv", keep_default_na=False)
+    counts = timings.groupby(["method", "cutoff", "operation", "cache"]).size()
+    cases = [("store_many", "none"), ("store_one", "none")]
+    cases += [(read, cache) for read in ("read_many", "read_one", "read_random") for cache in CACHES]
+    expected = {(m, c, op, cache) for m in TINY["methods"] for c in TINY["cutoffs"] for op, cache in cases}
+    assert set(counts.index) == expected
     assert (counts == TINY["repeats"]).all()
+    cold = timings[timings["cache"] == "cold"]
+    assert cold["eviction"].str.startswith("fadvise").all(), "every cold row says how it was made cold"
+    assert (timings.loc[timings["cache"] != "cold", "eviction"] == "").all()
+    assert (timings["peak_anon_bytes"] >= 0).all()
     assert (timings["seconds"] > 0).all()
     assert set(timings["source"]) == {"synthetic"}
     many = timings[timings["operation"].isin(["store_many", "read_many"])]
@@ -58,6 +64,21 @@ def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
     assert (one["images"] == 1).all() and (one["bytes"] == 3072).all()
     random = timings[timings["operation"] == "read_random"]
     assert (random["images"] == random["cutoff"].clip(upper=TINY["random_reads"])).all()
+
+
+def test_summary_winners_and_machine_record(tiny_run):
+    summary = pd.read_csv(tiny_run / "results" / "summary.csv")
+    assert len(summary) == len(TINY["methods"]) * len(TINY["cutoffs"]) * 8
+    assert (summary["repeats"] == TINY["repeats"]).all()
+    assert (summary["min_s"] <= summary["median_s"]).all() and (summary["median_s"] <= summary["max_s"]).all()
+    winners = pd.read_csv(tiny_run / "results" / "winners.csv")
+    fastest = winners[winners["criterion"] == "fastest"]
+    assert len(fastest) == 8 and set(fastest["cutoff"]) == {max(TINY["cutoffs"])}
+    assert set(winners["criterion"]) == {"fastest", "smallest on disk", "fewest files"}
+    record = json.loads((tiny_run / "results" / "environment.json").read_text())
+    assert record["packages"]["h5py"] and record["filesystem"]["type"] and record["memory_bytes"] > 0
+    page = (tiny_run / "results" / "summary.md").read_text()
+    assert "## What to pick" in page and record["cpu_model"] in page
 
 
 def test_disk_usage_of_every_store(tiny_run):

@@ -1,21 +1,28 @@
-"""Timing of one store: write many, write one, read many, read one, each verified against the source.
+"""Timing of one store: write many, write one, read many, read one, read a random batch.
 
 Every measurement is taken here with ``time.perf_counter_ns`` around exactly the store's work: buffers are
 allocated and touched before the clock starts, verification runs while the clock is stopped, and each
-case has an untimed warm-up before its repeats.
+case has an untimed warm-up before its repeats. The warm-up is also where peak memory is sampled, so the
+sampler never runs during a timed repeat. Reads are timed from a warm page cache and, after evicting the
+store's files and checking that they are gone, from a cold one.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from imagestores import cache
+from imagestores.machine import memory_copy_bandwidth
+from imagestores.memory import PeakMemory
+from imagestores.stats import check_physical
 from imagestores.stores import Method
 from imagestores.stores.base import Images, batches
 
@@ -40,13 +47,28 @@ class ReadMismatch(AssertionError):
     """A store returned something other than what was written: the job fails, no timing is kept."""
 
 
+CACHE_SIZED_COPY = 8 * 2**20
+"""Bytes copied to find the physical floor: small enough to run from the CPU caches, the fastest case."""
+
+
 @dataclass(frozen=True)
 class Measurement:
     operation: str
+    cache: str
+    """``warm`` or ``cold`` page cache for reads; ``none`` for writes, which the cache does not decide."""
     repeat: int
     seconds: float
     images: int
     bytes: int
+    peak_anon_bytes: int
+    """Growth of anonymous memory during the operation's untimed, sampled run (see imagestores.memory)."""
+    eviction: str = ""
+    """For cold reads: how the store was evicted, and ``not verified`` when pages stayed resident."""
+
+
+def physical_floor_bandwidth() -> float:
+    """Bytes/s no read can beat: twice the fastest in-cache memory copy measured on this machine now."""
+    return 2 * memory_copy_bandwidth(CACHE_SIZED_COPY)
 
 
 class Stopwatch:
@@ -133,31 +155,34 @@ def time_writes(
 
     Every repeat writes a new store into ``scratch``; the last complete ``store_many`` store is moved to
     ``keep``. Repeats are removed only after all are timed, because creating many files right after
-    deleting many is slower and would bias later repeats.
+    deleting many is slower and would bias later repeats. Peak memory is sampled in one more, untimed
+    write of each case, after the timed ones.
     """
     fresh(scratch).mkdir(parents=True)
     count = len(images)
     one = int(random_indices(count, 1)[0])
     warmup = min(count, WARMUP_WRITE_IMAGES)
     method.store(scratch / "warmup-many").write(images[:warmup], labels[:warmup])
-    method.store(scratch / "warmup-one").write(images[one : one + 1], labels[one : one + 1])
     results = []
-    for repeat in range(repeats):
-        store = method.store(scratch / f"many-{repeat}")
-        watch = Stopwatch()
-        with watch.running():
-            store.write(images, labels)
-        results.append(
-            Measurement("store_many", repeat, watch.seconds, count, image_bytes(images, range(count)))
-        )
-    for repeat in range(repeats):
-        store = method.store(scratch / f"one-{repeat}")
-        watch = Stopwatch()
-        with watch.running():
-            store.write(images[one : one + 1], labels[one : one + 1])
-        results.append(Measurement("store_one", repeat, watch.seconds, 1, image_bytes(images, [one])))
+    for operation, chosen in (("store_many", slice(0, count)), ("store_one", slice(one, one + 1))):
+        subset, subset_labels = images[chosen], labels[chosen]
+        method.store(scratch / f"warmup-{operation}").write(subset[:1], subset_labels[:1])
+        timed = []
+        for repeat in range(repeats):
+            store = method.store(scratch / f"{operation}-{repeat}")
+            watch = Stopwatch()
+            with watch.running():
+                store.write(subset, subset_labels)
+            timed.append((repeat, watch.seconds))
+        with PeakMemory() as peak:
+            method.store(scratch / f"{operation}-memory").write(subset, subset_labels)
+        moved = image_bytes(images, range(chosen.start, chosen.stop))
+        results += [
+            Measurement(operation, "none", repeat, seconds, len(subset), moved, peak.growth_bytes)
+            for repeat, seconds in timed
+        ]
     fresh(keep).parent.mkdir(parents=True, exist_ok=True)
-    (scratch / f"many-{repeats - 1}").rename(keep)
+    (scratch / f"store_many-{repeats - 1}").rename(keep)
     shutil.rmtree(scratch)
     return results
 
@@ -203,31 +228,55 @@ def random_indices(count: int, sample: int) -> np.ndarray:
 
 
 def time_reads(
-    method: Method, store_path: Path, images: Images, labels: np.ndarray, repeats: int, random_reads: int
+    method: Method,
+    store_path: Path,
+    images: Images,
+    labels: np.ndarray,
+    repeats: int,
+    random_reads: int,
+    caches: Sequence[str] = ("warm", "cold"),
+    drop_caches: bool = False,
+    floor_bandwidth: float | None = None,
 ) -> list[Measurement]:
-    """Time reads from a warm page cache, each case after an untimed warm-up of its own.
+    """Time every read case from each page-cache state in ``caches``, after an untimed warm-up.
 
     ``read_many`` reads all images in order (its warm-up verifies the whole store and brings it into the
-    page cache); ``read_one`` reads one image; ``read_random`` reads ``random_reads`` images at shuffled
-    positions in one call.
+    page cache); ``read_one`` opens the store, reads one image and closes it; ``read_random`` reads
+    ``random_reads`` images at shuffled positions in one call. A cold repeat first evicts every file of
+    the store and checks the eviction. A read faster than ``floor_bandwidth`` bytes/s (by default,
+    ``physical_floor_bandwidth()``) is physically impossible and fails with SuspectTiming.
     """
     count = len(images)
-    read_all(method, store_path, images, labels)
-    everything = image_bytes(images, range(count))
-    results = [
-        Measurement("read_many", repeat, read_all(method, store_path, images, labels), count, everything)
-        for repeat in range(repeats)
-    ]
+    floor = physical_floor_bandwidth() if floor_bandwidth is None else floor_bandwidth
+    files = cache.store_files(store_path)
+    results = []
     for operation, indices in (
+        ("read_many", np.arange(count)),
         ("read_one", random_indices(count, 1)),
         ("read_random", random_indices(count, random_reads)),
     ):
-        read_some(method, store_path, images, labels, indices)
+        if operation == "read_many":
+            read = partial(read_all, method, store_path, images, labels)
+        else:
+            read = partial(read_some, method, store_path, images, labels, indices)
+        with PeakMemory() as peak:
+            read()
         moved = image_bytes(images, indices)
-        results += [
-            Measurement(
-                operation, repeat, read_some(method, store_path, images, labels, indices), len(indices), moved
-            )
-            for repeat in range(repeats)
-        ]
+        for state in caches:
+            for repeat in range(repeats):
+                eviction = describe(cache.evict_and_verify(files, drop_caches)) if state == "cold" else ""
+                seconds = read()
+                check_physical(seconds, moved, floor)
+                results.append(
+                    Measurement(
+                        operation, state, repeat, seconds, len(indices), moved, peak.growth_bytes, eviction
+                    )
+                )
     return results
+
+
+def describe(eviction: cache.Eviction) -> str:
+    """How a cold repeat was made cold, in a few words for its row."""
+    if eviction.verified:
+        return eviction.method
+    return f"{eviction.method}, not verified: {eviction.note}"

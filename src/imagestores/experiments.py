@@ -9,14 +9,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import socket
 import subprocess
 from collections.abc import Sequence
+from dataclasses import asdict, fields
+from importlib.metadata import requires
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from imagestores import bench
+from imagestores.machine import environment_record
 from imagestores.stores import MethodSpec, UnsupportedInput, resolve
 
 log = logging.getLogger(__name__)
@@ -24,7 +29,8 @@ log = logging.getLogger(__name__)
 UNSUPPORTED = "UNSUPPORTED.txt"
 SNAKEMAKE_MARKER = ".snakemake_timestamp"
 """Empty file Snakemake adds to every directory output; not part of the store, so not counted."""
-TIMING_COLUMNS = ["method", "cutoff", "operation", "repeat", "seconds", "images", "bytes", "source"]
+MEASUREMENT_COLUMNS = [field.name for field in fields(bench.Measurement)]
+TIMING_COLUMNS = ["method", "cutoff", *MEASUREMENT_COLUMNS, "source", "host"]
 DISK_COLUMNS = ["method", "cutoff", "allocated_bytes", "apparent_bytes", "files", "source", "note"]
 
 
@@ -39,12 +45,12 @@ def load_source(data_dir: Path, cutoff: int) -> tuple[np.ndarray, np.ndarray, st
 
 
 def write_table(rows: list[bench.Measurement], method: str, cutoff: int, source: str, out: Path) -> None:
-    frame = pd.DataFrame(
-        [vars(row) for row in rows], columns=["operation", "repeat", "seconds", "images", "bytes"]
-    )
+    """One row per timed repeat, with what was stored, the data source and the host it ran on."""
+    frame = pd.DataFrame([asdict(row) for row in rows], columns=MEASUREMENT_COLUMNS)
     frame.insert(0, "method", method)
     frame.insert(1, "cutoff", cutoff)
     frame["source"] = source
+    frame["host"] = socket.gethostname()
     frame[TIMING_COLUMNS].to_csv(out, index=False)
 
 
@@ -75,6 +81,8 @@ def read_job(
     cutoff: int,
     repeats: int,
     random_reads: int,
+    caches: Sequence[str],
+    drop_caches: bool,
     store: Path,
     timings_out: Path,
 ) -> None:
@@ -84,7 +92,9 @@ def read_job(
     rows = []
     if not (Path(store) / UNSUPPORTED).exists():
         log.info("timing reads of %s with %d images, %d repeats", method.name, cutoff, repeats)
-        rows = bench.time_reads(method, Path(store), images, labels, repeats, random_reads)
+        rows = bench.time_reads(
+            method, Path(store), images, labels, repeats, random_reads, caches, drop_caches
+        )
     write_table(rows, method.name, cutoff, source, timings_out)
 
 
@@ -112,3 +122,10 @@ def gather(tables: Sequence[Path], out: Path) -> None:
     """Concatenate the per-job tables into one tidy table."""
     frames = [pd.read_csv(table) for table in tables]
     pd.concat([frame for frame in frames if not frame.empty], ignore_index=True).to_csv(out, index=False)
+
+
+def environment_job(results_dir: Path, config: dict, out: Path) -> None:
+    """The machine record: hardware, file system of the results, software versions, commit, config hash."""
+    packages = ["imagestores", *(re.split(r"[=<>!~ ;\[]", spec)[0] for spec in requires("imagestores") or [])]
+    record = environment_record(Path(results_dir), config, packages)
+    Path(out).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

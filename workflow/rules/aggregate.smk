@@ -27,12 +27,39 @@ rule gather_disk_usage:
         "../scripts/gather.py"
 
 
+rule environment:
+    output:
+        report(
+            "results/environment.json",
+            caption="../report/environment.rst",
+            category="Machine",
+        ),
+    log:
+        "results/logs/environment.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
+    params:
+        config=config,
+    script:
+        "../scripts/environment.py"
+
+
 rule summarise:
     input:
         timings="results/timings.csv",
         disk_usage="results/disk_usage.csv",
+        environment="results/environment.json",
     output:
-        "results/summary.md",
+        summary=report(
+            "results/summary.csv", caption="../report/summary.rst", category="Summary"
+        ),
+        winners=report(
+            "results/winners.csv", caption="../report/winners.rst", category="Summary"
+        ),
+        markdown="results/summary.md",
     log:
         "results/logs/summarise.log",
     localrule: True

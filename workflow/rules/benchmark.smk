@@ -37,6 +37,8 @@ rule read:
         method=method_spec,
         repeats=config["repeats"],
         random_reads=config["random_reads"],
+        caches=config["caches"],
+        drop_caches=config["drop_caches"],
     script:
         "../scripts/read.py"
 

@@ -33,5 +33,6 @@ def final_outputs():
         "results/timings.csv",
         "results/disk_usage.csv",
         "results/summary.md",
+        "results/environment.json",
         *expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "svg"]),
     ]

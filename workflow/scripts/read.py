@@ -11,6 +11,8 @@ experiments.read_job(
     cutoff=int(snakemake.wildcards.cutoff),
     repeats=snakemake.params.repeats,
     random_reads=snakemake.params.random_reads,
+    caches=snakemake.params.caches,
+    drop_caches=snakemake.params.drop_caches,
     store=Path(snakemake.input.store),
     timings_out=Path(snakemake.output.timings),
 )

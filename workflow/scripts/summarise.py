@@ -1,8 +1,15 @@
-"""Write the run's Markdown summary (see imagestores.summary)."""
+"""Summarise the run: statistics, what to pick, Markdown page (see imagestores.summary.write)."""
 
 from pathlib import Path
 
 from imagestores import logs, summary
 
 logs.to_file(snakemake.log[0])
-summary.write(Path(snakemake.input.timings), Path(snakemake.input.disk_usage), Path(snakemake.output[0]))
+summary.write(
+    timings=Path(snakemake.input.timings),
+    disk_usage=Path(snakemake.input.disk_usage),
+    environment=Path(snakemake.input.environment),
+    summary_out=Path(snakemake.output.summary),
+    winners_out=Path(snakemake.output.winners),
+    markdown_out=Path(snakemake.output.markdown),
+)
