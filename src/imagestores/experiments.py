@@ -1,7 +1,7 @@
 """The pipeline's jobs, one function each; ``workflow/scripts/`` only pass Snakemake's paths in.
 
-Stores that cannot hold the data are not crashed on: the store directory then holds ``UNSUPPORTED.txt``
-with the reason, the job's timing table is empty, and the disk-usage row carries the reason as its note.
+Stores that cannot hold the data are not crashed on: the job's timing table is then empty and its
+disk-usage row carries the reason as its note.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from importlib.metadata import requires
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,9 +28,6 @@ from imagestores.stores import MethodSpec, UnsupportedInput, resolve
 
 log = logging.getLogger(__name__)
 
-UNSUPPORTED = "UNSUPPORTED.txt"
-SNAKEMAKE_MARKER = ".snakemake_timestamp"
-"""Empty file Snakemake adds to every directory output; not part of the store, so not counted."""
 MEASUREMENT_COLUMNS = [field.name for field in fields(bench.Measurement)]
 TIMING_COLUMNS = ["method", "cutoff", *MEASUREMENT_COLUMNS, "source", "host"]
 DISK_COLUMNS = ["method", "cutoff", "allocated_bytes", "apparent_bytes", "files", "source", "note"]
@@ -54,48 +53,13 @@ def write_table(rows: list[bench.Measurement], method: str, cutoff: int, source:
     frame[TIMING_COLUMNS].to_csv(out, index=False)
 
 
-def store_job(
-    method: MethodSpec, data_dir: Path, cutoff: int, repeats: int, store_out: Path, timings_out: Path
-) -> None:
-    """Time writing the store of ``cutoff`` images and keep it at ``store_out`` for the read job."""
-    method = resolve(method)
-    images, labels, source = load_source(data_dir, cutoff)
-    store_out = Path(store_out)
-    try:
-        method.store(store_out).check(images)
-    except UnsupportedInput as reason:
-        log.warning("%s cannot hold this data, skipped: %s", method.name, reason)
-        store_out.mkdir(parents=True)
-        (store_out / UNSUPPORTED).write_text(f"{reason}\n")
-        write_table([], method.name, cutoff, source, timings_out)
-        return
-    log.info("timing writes of %s with %d images, %d repeats", method.name, cutoff, repeats)
-    scratch = store_out.with_name(f"{store_out.name}.partial")
-    rows = bench.time_writes(method, images, labels, keep=store_out, scratch=scratch, repeats=repeats)
-    write_table(rows, method.name, cutoff, source, timings_out)
-
-
-def read_job(
-    method: MethodSpec,
-    data_dir: Path,
-    cutoff: int,
-    repeats: int,
-    random_reads: int,
-    caches: Sequence[str],
-    drop_caches: bool,
-    store: Path,
-    timings_out: Path,
-) -> None:
-    """Time reading the store written by ``store_job``; every read is verified against the source."""
-    method = resolve(method)
-    images, labels, source = load_source(data_dir, cutoff)
-    rows = []
-    if not (Path(store) / UNSUPPORTED).exists():
-        log.info("timing reads of %s with %d images, %d repeats", method.name, cutoff, repeats)
-        rows = bench.time_reads(
-            method, Path(store), images, labels, repeats, random_reads, caches, drop_caches
-        )
-    write_table(rows, method.name, cutoff, source, timings_out)
+def disk_usage(store: Path) -> dict[str, int]:
+    """Allocated bytes (``du -sk``), apparent bytes (``du -sb --apparent-size``) and files of a store."""
+    return {
+        "allocated_bytes": du_bytes(store, "-k") * 1024,
+        "apparent_bytes": du_bytes(store, "-b", "--apparent-size"),
+        "files": sum(len(files) for _, _, files in os.walk(store)),
+    }
 
 
 def du_bytes(path: Path, *options: str) -> int:
@@ -104,18 +68,74 @@ def du_bytes(path: Path, *options: str) -> int:
     return int(result.stdout.split()[0])
 
 
-def disk_usage_job(method: MethodSpec, data_dir: Path, cutoff: int, store: Path, out: Path) -> None:
-    """One row: allocated bytes (``du -sk``), apparent bytes (``du -sb --apparent-size``) and file count."""
-    source = json.loads((Path(data_dir) / "dataset.json").read_text())["source"]
-    store = Path(store)
-    row = {"method": resolve(method).name, "cutoff": cutoff, "source": source, "note": ""}
-    if (store / UNSUPPORTED).exists():
-        row["note"] = (store / UNSUPPORTED).read_text().strip()
-    else:
-        row["allocated_bytes"] = du_bytes(store, "-k") * 1024
-        row["apparent_bytes"] = du_bytes(store, "-b", "--apparent-size")
-        row["files"] = sum(name != SNAKEMAKE_MARKER for _, _, files in os.walk(store) for name in files)
-    pd.DataFrame([row], columns=DISK_COLUMNS).to_csv(out, index=False)
+def check_free_space(store_root: Path, images: np.ndarray, repeats: int) -> None:
+    """Refuse to start when ``store_root`` cannot hold the repeats of a store, naming what is needed.
+
+    Every timed repeat keeps its store until all are timed, so ``repeats`` + 2 stores (with the memory run)
+    exist at once; each is bounded by the raw pixels plus a 4 KiB block per image (a file per image).
+    """
+    needed = (repeats + 2) * len(images) * (images[0].nbytes + 4096)
+    store_root.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(store_root).free
+    if needed > free:
+        raise OSError(
+            f"{store_root} has {free / 2**30:.1f} GiB free, but {repeats} repeats of a store of "
+            f"{len(images):,} images may need up to {needed / 2**30:.1f} GiB; free space, lower `repeats`, "
+            "or set `stores.root` to a larger file system"
+        )
+
+
+def measure_job(
+    method: MethodSpec,
+    data_dir: Path,
+    cutoff: int,
+    settings: Mapping[str, Any],
+    timings_out: Path,
+    disk_usage_out: Path,
+) -> None:
+    """Write, read and measure one store of ``cutoff`` images, all in this job.
+
+    One job does all three so that a store on node-local scratch is read on the node that wrote it. The
+    store goes to ``settings["stores"]["root"]`` (environment variables expanded on the node that runs
+    the job) and is removed afterwards unless ``settings["stores"]["keep"]``. A leftover of a killed run
+    is removed first, never trusted. ``settings`` holds the config's ``repeats``, ``random_reads``,
+    ``caches`` and ``drop_caches``.
+    """
+    method = resolve(method)
+    images, labels, source = load_source(data_dir, cutoff)
+    root = Path(os.path.expandvars(settings["stores"]["root"])) / method.name
+    store = root / str(cutoff)
+    usage = {"method": method.name, "cutoff": cutoff, "source": source, "note": ""}
+    try:
+        method.store(store).check(images)
+    except UnsupportedInput as reason:
+        log.warning("%s cannot hold this data, skipped: %s", method.name, reason)
+        write_table([], method.name, cutoff, source, timings_out)
+        pd.DataFrame([usage | {"note": str(reason)}], columns=DISK_COLUMNS).to_csv(
+            disk_usage_out, index=False
+        )
+        return
+    check_free_space(root, images, settings["repeats"])
+    bench.fresh(store)
+    log.info("timing writes of %s with %d images, %d repeats", method.name, cutoff, settings["repeats"])
+    scratch = store.with_name(f"{store.name}.partial")
+    rows = bench.time_writes(method, images, labels, keep=store, scratch=scratch, repeats=settings["repeats"])
+    log.info("timing reads of %s: %s page cache", method.name, " and ".join(settings["caches"]))
+    rows += bench.time_reads(
+        method,
+        store,
+        images,
+        labels,
+        settings["repeats"],
+        settings["random_reads"],
+        settings["caches"],
+        settings["drop_caches"],
+    )
+    usage |= disk_usage(store)
+    if not settings["stores"]["keep"]:
+        shutil.rmtree(store)
+    write_table(rows, method.name, cutoff, source, timings_out)
+    pd.DataFrame([usage], columns=DISK_COLUMNS).to_csv(disk_usage_out, index=False)
 
 
 def gather(tables: Sequence[Path], out: Path) -> None:

@@ -1,7 +1,6 @@
 rule gather_timings:
     input:
-        per_store("results/timings/{method}/{cutoff}/store.csv"),
-        per_store("results/timings/{method}/{cutoff}/read.csv"),
+        per_store("results/timings/{method}/{cutoff}.csv"),
     output:
         "results/timings.csv",
     log:

@@ -135,8 +135,9 @@ def _each_image(images: Images) -> Iterator[np.ndarray]:
         yield from images
 
 
-def batches(count: int, size: int = WRITE_BATCH) -> Iterator[slice]:
-    """Consecutive slices covering range(count), each at most ``size`` long."""
+def batches(count: int, size: int | None = None) -> Iterator[slice]:
+    """Consecutive slices covering range(count), each at most ``size`` (default WRITE_BATCH) long."""
+    size = size or WRITE_BATCH
     for start in range(0, count, size):
         yield slice(start, min(start + size, count))
 
