@@ -16,6 +16,15 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 CACHES = ("warm", "cold")
+FIGURES = (
+    "store_many",
+    "read_many",
+    "read_random",
+    "single_image",
+    "cost_per_image",
+    "peak_memory",
+    "disk_usage",
+)
 OPERATIONS = {"store_many", "store_one", "read_many", "read_one", "read_random"}
 TINY = {
     "dataset": {"source": "synthetic", "size": 60, "seed": 1},
@@ -66,6 +75,14 @@ def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
     assert (random["images"] == random["cutoff"].clip(upper=TINY["random_reads"])).all()
 
 
+def test_paper_mode_times_the_study_methods_once_each(tiny_run):
+    paper = pd.read_csv(tiny_run / "results" / "paper.csv")
+    assert set(paper["method"]) == {"disk", "lmdb", "hdf5"} & set(TINY["methods"])
+    counts = paper.groupby(["method", "cutoff", "operation"]).size()
+    assert len(counts) == 3 * len(TINY["cutoffs"]) * 4 and (counts == 1).all()
+    assert (paper["seconds"] > 0).all()
+
+
 def test_summary_winners_and_machine_record(tiny_run):
     summary = pd.read_csv(tiny_run / "results" / "summary.csv")
     assert len(summary) == len(TINY["methods"]) * len(TINY["cutoffs"]) * 8
@@ -99,11 +116,30 @@ def test_stores_hold_the_prepared_images(tiny_run):
 
 
 def test_figures_are_drawn(tiny_run):
-    for figure in ("store_many", "read_many", "read_random", "single_image", "disk_usage"):
+    for figure in FIGURES:
         with Image.open(tiny_run / "results" / "figures" / f"{figure}.png") as image:
             assert image.width > 400 and image.height > 300
         svg = (tiny_run / "results" / "figures" / f"{figure}.svg").read_text()
         assert "synthetic" in svg, "the data source belongs in the title"
+
+
+def test_report_holds_every_figure_caption_and_table(tiny_run):
+    result = snakemake(tiny_run, TINY, "--report", "results/report.html")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html = (tiny_run / "results" / "report.html").read_text()
+    for figure in FIGURES:
+        assert f"{figure}.svg" in html
+    for phrase in (
+        "posix_fadvise",
+        "2019 study",
+        "RssAnon",
+        "whole file-system blocks",
+        "What to pick",
+        "machine record",
+    ):
+        assert phrase in html, phrase
+    for table in ("summary.csv", "winners.csv", "environment.json"):
+        assert table in html
 
 
 def test_a_new_cutoff_runs_only_its_jobs(tiny_run):
@@ -112,8 +148,8 @@ def test_a_new_cutoff_runs_only_its_jobs(tiny_run):
     dry = snakemake(tiny_run, config, "--cores", "2", "--dry-run")
     assert dry.returncode == 0, dry.stderr[-3000:]
     planned = {line.split()[1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith("rule ")}
-    aggregation = {"gather_timings", "gather_disk_usage", "summarise", "environment", "all"}
-    assert planned == {"measure", "plot_operation", "plot_single_image", "plot_disk_usage"} | aggregation
+    aggregation = {"gather_timings", "gather_disk_usage", "gather_paper", "summarise", "environment", "all"}
+    assert planned == {"measure", "paper", "plot_operation", "plot_timings", "plot_disk_usage"} | aggregation
     result = snakemake(tiny_run, config, "--cores", "2")
     assert result.returncode == 0, result.stderr[-5000:]
     after = {path: path.stat().st_mtime_ns for path in (tiny_run / "results" / "timings").rglob("*.csv")}

@@ -35,11 +35,11 @@ WARMUP_WRITE_IMAGES = 100
 SEED = 2019
 """Fixes which images the single-image and random cases use, so every method reads the same ones."""
 
-LOSSY_MIN_PSNR_DB = 30.0
+LOSSY_MIN_PSNR_DB = 25.0
 """A lossy store must return every image within this peak signal-to-noise ratio of the original.
 
-JPEG at quality 75 and above keeps natural images above about 35 dB; a wrong or shifted image falls
-far below 20 dB, so the check tells a lossy copy from wrong data.
+JPEG at quality 90 (4:4:4 chroma) kept every one of 1,000 synthetic 32x32 images above 30 dB; another
+image of the set, or a shifted one, falls far below 20 dB, so the check tells a lossy copy from wrong data.
 """
 
 
@@ -280,3 +280,32 @@ def describe(eviction: cache.Eviction) -> str:
     if eviction.verified:
         return eviction.method
     return f"{eviction.method}, not verified: {eviction.note}"
+
+
+def time_paper(method: Method, images: Images, labels: np.ndarray, scratch: Path) -> list[Measurement]:
+    """The study's own way of timing, one shot each (``timeit(number=1)``): no warm-up, no repeats.
+
+    As the study did: ``store_many`` writes all images, ``read_many`` then reads them back at once into
+    arrays allocated inside the clock, from a cache the write has just warmed; ``store_one`` writes a store
+    of image 0, ``read_one`` reads it back from that store. Reads are still verified, outside the clock.
+    """
+    fresh(scratch).mkdir(parents=True)
+    count = len(images)
+    results = []
+    for operation, chosen in (("many", np.arange(count)), ("one", np.arange(1))):
+        path = scratch / operation
+        watch = Stopwatch()
+        with watch.running():
+            method.store(path).write(images[: len(chosen)], labels[: len(chosen)])
+        moved = image_bytes(images, chosen)
+        results.append(Measurement(f"store_{operation}", "none", 0, watch.seconds, len(chosen), moved, 0))
+        watch = Stopwatch()
+        with watch.running():
+            got = allocate(images, chosen)
+            labels_got = np.empty(len(chosen), dtype=labels.dtype)
+            with method.store(path).open() as reader:
+                reader.read_into(chosen, got, labels_got)
+        verify(method, got, labels_got, images, labels, chosen)
+        results.append(Measurement(f"read_{operation}", "warm", 0, watch.seconds, len(chosen), moved, 0))
+    shutil.rmtree(scratch)
+    return results

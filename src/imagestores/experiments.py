@@ -149,3 +149,12 @@ def environment_job(results_dir: Path, config: dict, out: Path) -> None:
     packages = ["imagestores", *(re.split(r"[=<>!~ ;\[]", spec)[0] for spec in requires("imagestores") or [])]
     record = environment_record(Path(results_dir), config, packages)
     Path(out).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def paper_job(method: MethodSpec, data_dir: Path, cutoff: int, store_root: str, out: Path) -> None:
+    """Time one of the study's methods the study's way (see bench.time_paper), for the comparison."""
+    method = resolve(method)
+    images, labels, source = load_source(data_dir, cutoff)
+    scratch = Path(os.path.expandvars(store_root)) / method.name / f"{cutoff}.paper"
+    rows = bench.time_paper(method, images, labels, scratch)
+    write_table(rows, method.name, cutoff, source, out)

@@ -1,7 +1,8 @@
 """Aggregate figures, drawn with seaborn from the gathered tables.
 
-Lines show the median of the repeats; bands show their full range (min to max). Every method keeps one
-colour in every figure, and the data source is in every title.
+Lines show the median of the repeats and bands their full range (fastest to slowest). Every method keeps
+one colour in every figure, shades of one hue per family, so related methods read as a group. Warm and
+cold page-cache reads are separate panels, never one line. The data source is in every title.
 """
 
 from __future__ import annotations
@@ -16,23 +17,45 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
 
-from imagestores.stores import METHODS
+from imagestores.stores import FAMILIES, METHODS, STUDY_METHODS
 
-OPERATION_TITLES = {
+TITLES = {
     "store_many": "Writing all images of a store",
-    "read_many": "Reading all images of a store, in order",
-    "read_random": "Reading a batch of images at shuffled positions",
+    "read_many": "Reading all images in order",
+    "read_random": "Reading a batch at shuffled positions",
     "store_one": "Writing a store of one image",
-    "read_one": "Reading one image from a store",
+    "read_one": "Reading one image",
 }
+FAMILY_PALETTES = {"files": "Blues", "key-value": "Greens", "arrays": "Oranges", "tables": "Purples"}
+OTHER_PALETTE = "Reds"
+CACHE_LABELS = {"warm": "warm page cache", "cold": "cold page cache (store evicted)", "none": ""}
+
+
+def family(method: str) -> str:
+    """The registered family of ``method``; config variants of unknown base fall into the last family."""
+    return METHODS[method].family if method in METHODS else FAMILIES[-1]
+
+
+def ordered(methods: Sequence[str]) -> list[str]:
+    """Methods grouped by family in registry order, variants after their family's registered methods."""
+    registry = list(METHODS)
+    return sorted(
+        set(methods),
+        key=lambda m: (FAMILIES.index(family(m)), registry.index(m) if m in registry else len(registry), m),
+    )
 
 
 def palette(methods: Sequence[str]) -> dict[str, tuple[float, float, float]]:
-    """One colour per registered method, stable across figures and runs."""
-    colours = sns.color_palette("tab20", n_colors=max(len(METHODS), 1))
-    order = list(METHODS)
-    return {method: colours[order.index(method) % len(colours)] for method in methods}
+    """One colour per method: a shade of its family's hue, the same in every figure of a run."""
+    colours = {}
+    every = ordered([*METHODS, *methods])
+    for name in FAMILIES:
+        members = [method for method in every if family(method) == name]
+        shades = sns.color_palette(FAMILY_PALETTES.get(name, OTHER_PALETTE), n_colors=len(members) + 2)[2:]
+        colours |= dict(zip(members, shades, strict=True))
+    return {method: colours[method] for method in methods}
 
 
 def source_label(frame: pd.DataFrame) -> str:
@@ -42,75 +65,155 @@ def source_label(frame: pd.DataFrame) -> str:
 
 def _save(figure: plt.Figure, outputs: Sequence[Path]) -> None:
     for output in outputs:
-        figure.savefig(output, bbox_inches="tight", dpi=150)
+        figure.savefig(output, bbox_inches="tight", dpi=130)
     plt.close(figure)
 
 
-def _time_panel(axes: plt.Axes, frame: pd.DataFrame, title: str) -> None:
-    methods = [method for method in METHODS if method in set(frame["method"])]
+def _lines(axes: plt.Axes, frame: pd.DataFrame, y: str, legend: bool) -> None:
+    methods = ordered(frame["method"])
     sns.lineplot(
         data=frame,
         x="cutoff",
-        y="seconds",
+        y=y,
         hue="method",
         hue_order=methods,
         palette=palette(methods),
         estimator="median",
         errorbar=("pi", 100),
         marker="o",
+        markersize=4,
+        legend=legend,
         ax=axes,
     )
-    axes.set(xscale="log", yscale="log", title=title, xlabel="images in the store", ylabel="seconds")
+    axes.set(xscale="log", yscale="log", xlabel="images in the store")
     axes.grid(True, which="major", alpha=0.3)
 
 
-def plot_operation(timings: Path, operation: str, outputs: Sequence[Path]) -> None:
-    """Time of ``operation`` against the number of images in the store, log-log, one line per method."""
-    frame = pd.read_csv(timings)
+def _overlay_study(
+    axes: plt.Axes, operation: str, paper: pd.DataFrame | None, reference: pd.DataFrame
+) -> None:
+    """The study's three methods timed its way here (dashed) and as it published them (dotted)."""
+    colours = palette(list(STUDY_METHODS))
+    for method in STUDY_METHODS:
+        if paper is not None:
+            ours = paper[(paper["method"] == method) & (paper["operation"] == operation)].sort_values(
+                "cutoff"
+            )
+            axes.plot(ours["cutoff"], ours["seconds"], "--", marker="x", color=colours[method], alpha=0.9)
+        theirs = reference[(reference["method"] == method) & (reference["operation"] == operation)]
+        theirs = theirs.sort_values("images")
+        axes.plot(theirs["images"], theirs["seconds"], ":", marker="^", mfc="none", color=colours[method])
+
+
+def _study_legend(axes: plt.Axes, with_paper: bool) -> None:
+    handles = [Line2D([], [], color="grey", marker="o", label="this pipeline: median, range of repeats")]
+    if with_paper:
+        handles.append(
+            Line2D([], [], color="grey", ls="--", marker="x", label="this machine, the study's way")
+        )
+    handles.append(
+        Line2D([], [], color="grey", ls=":", marker="^", mfc="none", label="2019 study, published")
+    )
+    axes.add_artist(
+        axes.legend(handles=handles, loc="upper left", fontsize="small", title="disk, lmdb, hdf5")
+    )
+
+
+def plot_operation(
+    timings: Path, operation: str, outputs: Sequence[Path], paper: Path | None, reference: Path
+) -> None:
+    """Time of ``operation`` against store size, log-log, one line per method, one panel per cache state.
+
+    For ``store_many`` and ``read_many`` the study's methods are also drawn as timed the study's way and
+    as the study published them (its warm-cache numbers, in the warm or write panel).
+    """
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
     frame = frame[frame["operation"] == operation]
-    figure, axes = plt.subplots(figsize=(7, 5))
-    _time_panel(axes, frame, f"{OPERATION_TITLES[operation]} ({source_label(frame)})")
+    states = [state for state in ("none", "warm", "cold") if state in set(frame["cache"])]
+    figure, panels = plt.subplots(
+        1, len(states), figsize=(7 * len(states), 5.5), sharex=True, sharey=True, squeeze=False
+    )
+    study = pd.read_csv(reference, comment="#")
+    paper_frame = pd.read_csv(paper) if paper is not None else None
+    for index, (axes, state) in enumerate(zip(panels[0], states, strict=True)):
+        _lines(axes, frame[frame["cache"] == state], "seconds", legend=index == len(states) - 1)
+        axes.set(title=CACHE_LABELS[state], ylabel="seconds")
+        if operation in set(study["operation"]) and state in ("none", "warm"):
+            _overlay_study(axes, operation, paper_frame, study)
+            _study_legend(axes, paper_frame is not None)
+    panels[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
+    figure.suptitle(f"{TITLES[operation]} ({source_label(frame)})")
     _save(figure, outputs)
 
 
 def plot_single_image(timings: Path, outputs: Sequence[Path]) -> None:
-    """Writing and reading one image, side by side, against the size of the store read from."""
-    frame = pd.read_csv(timings)
-    figure, panels = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
-    for axes, operation in zip(panels, ("store_one", "read_one"), strict=True):
-        _time_panel(axes, frame[frame["operation"] == operation], OPERATION_TITLES[operation])
+    """Writing one image, and reading one image from warm and from cold stores of every size."""
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    cases = [("store_one", "none"), ("read_one", "warm"), ("read_one", "cold")]
+    cases = [
+        case
+        for case in cases
+        if not frame[(frame["operation"] == case[0]) & (frame["cache"] == case[1])].empty
+    ]
+    figure, panels = plt.subplots(1, len(cases), figsize=(6.5 * len(cases), 5), sharey=True, squeeze=False)
+    for index, (axes, (operation, state)) in enumerate(zip(panels[0], cases, strict=True)):
+        chosen = frame[(frame["operation"] == operation) & (frame["cache"] == state)]
+        _lines(axes, chosen, "seconds", legend=index == len(cases) - 1)
+        axes.set(title=f"{TITLES[operation]}, {CACHE_LABELS[state]}".rstrip(", "), ylabel="seconds")
+    panels[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
     figure.suptitle(f"Single-image operations ({source_label(frame)})")
+    _save(figure, outputs)
+
+
+def plot_cost_per_image(timings: Path, outputs: Sequence[Path]) -> None:
+    """Seconds per image against store size: flat lines scale linearly, rising ones get worse with N."""
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    frame["seconds_per_image"] = frame["seconds"] / frame["images"]
+    cases = [("store_many", "none"), ("read_many", "warm"), ("read_many", "cold")]
+    cases = [
+        case
+        for case in cases
+        if not frame[(frame["operation"] == case[0]) & (frame["cache"] == case[1])].empty
+    ]
+    figure, panels = plt.subplots(1, len(cases), figsize=(6.5 * len(cases), 5), sharey=True, squeeze=False)
+    for index, (axes, (operation, state)) in enumerate(zip(panels[0], cases, strict=True)):
+        chosen = frame[(frame["operation"] == operation) & (frame["cache"] == state)]
+        _lines(axes, chosen, "seconds_per_image", legend=index == len(cases) - 1)
+        axes.set(title=f"{TITLES[operation]}, {CACHE_LABELS[state]}".rstrip(", "), ylabel="seconds per image")
+    panels[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
+    figure.suptitle(f"Cost per image as stores grow ({source_label(frame)})")
+    _save(figure, outputs)
+
+
+def plot_peak_memory(timings: Path, outputs: Sequence[Path]) -> None:
+    """Peak growth of anonymous memory while writing and while reading all images, against store size."""
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    frame = frame[frame["cache"].isin(["none", "warm"])]
+    frame["MiB"] = frame["peak_anon_bytes"].clip(lower=1) / 2**20
+    figure, panels = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
+    for index, (axes, operation) in enumerate(zip(panels, ("store_many", "read_many"), strict=True)):
+        _lines(axes, frame[frame["operation"] == operation], "MiB", legend=index == 1)
+        axes.set(title=TITLES[operation], ylabel="peak memory growth (MiB)")
+    panels[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
+    figure.suptitle(f"Peak memory: flat lines mean memory does not grow with N ({source_label(frame)})")
     _save(figure, outputs)
 
 
 def plot_disk_usage(disk_usage: Path, outputs: Sequence[Path]) -> None:
     """Allocated and apparent size of every store against its number of images, log-log."""
-    frame = pd.read_csv(disk_usage).dropna(subset=["allocated_bytes"])
+    frame = pd.read_csv(disk_usage, keep_default_na=False, na_values=[""]).dropna(subset=["allocated_bytes"])
     long = frame.melt(
-        id_vars=["method", "cutoff"],
+        id_vars=["method", "cutoff", "source"],
         value_vars=["allocated_bytes", "apparent_bytes"],
         var_name="measure",
         value_name="bytes",
     )
     long["MiB"] = long["bytes"] / 2**20
-    long["measure"] = long["measure"].map(
-        {"allocated_bytes": "allocated on disk (du -sk)", "apparent_bytes": "apparent size (du -sb)"}
-    )
-    methods = [method for method in METHODS if method in set(long["method"])]
-    grid = sns.relplot(
-        data=long,
-        x="cutoff",
-        y="MiB",
-        hue="method",
-        hue_order=methods,
-        palette=palette(methods),
-        col="measure",
-        kind="line",
-        marker="o",
-        height=4.5,
-        aspect=1.1,
-    )
-    grid.set(xscale="log", yscale="log", xlabel="images in the store", ylabel="MiB")
-    grid.set_titles("{col_name}")
-    grid.figure.suptitle(f"Disk usage of every store ({source_label(frame)})", y=1.03)
-    _save(grid.figure, outputs)
+    labels = {"allocated_bytes": "allocated on disk (du -sk)", "apparent_bytes": "apparent size (du -sb)"}
+    figure, panels = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
+    for index, (axes, (measure, label)) in enumerate(zip(panels, labels.items(), strict=True)):
+        _lines(axes, long[long["measure"] == measure], "MiB", legend=index == 1)
+        axes.set(title=label, ylabel="MiB")
+    panels[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
+    figure.suptitle(f"Disk usage of every store ({source_label(frame)})")
+    _save(figure, outputs)

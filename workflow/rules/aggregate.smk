@@ -66,3 +66,21 @@ rule summarise:
         "../../envs/imagestores.yaml"
     script:
         "../scripts/summarise.py"
+
+
+rule gather_paper:
+    input:
+        expand(
+            "results/paper/{method}/{cutoff}.csv",
+            method=PAPER_METHODS,
+            cutoff=CUTOFFS,
+        ),
+    output:
+        "results/paper.csv",
+    log:
+        "results/logs/gather_paper.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/gather.py"

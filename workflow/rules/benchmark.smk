@@ -20,3 +20,23 @@ rule measure:
         },
     script:
         "../scripts/measure.py"
+
+
+rule paper:
+    input:
+        DATA,
+    output:
+        "results/paper/{method}/{cutoff}.csv",
+    log:
+        "results/logs/paper/{method}/{cutoff}.log",
+    benchmark:
+        "results/benchmarks/paper/{method}/{cutoff}.tsv"
+    conda:
+        "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
+    params:
+        method=method_spec,
+        store_root=config["stores"]["root"],
+    script:
+        "../scripts/paper.py"

@@ -1,15 +1,25 @@
 from snakemake.utils import validate
 
 from imagestores.config import check
-from imagestores.stores import name_of
+from imagestores.stores import STUDY_METHODS, name_of
 
 validate(config, schema="../schemas/config.schema.yaml")
 check(config)
 
 SPECS = {name_of(spec): spec for spec in config["methods"]}
 METHODS = list(SPECS)
+PAPER_METHODS = [name for name in STUDY_METHODS if name in METHODS and config["paper"]]
 CUTOFFS = config["cutoffs"]
-FIGURES = ["store_many", "read_many", "read_random", "single_image", "disk_usage"]
+FIGURES = [
+    "store_many",
+    "read_many",
+    "read_random",
+    "single_image",
+    "cost_per_image",
+    "peak_memory",
+    "disk_usage",
+]
+REFERENCE = f"{workflow.basedir}/workflow/reference/realpython-2019-notebook.csv"
 DATA = multiext("results/data/", "images.npy", "labels.npy", "dataset.json")
 
 
@@ -21,6 +31,11 @@ wildcard_constraints:
 def method_spec(wildcards):
     """The config entry of the job's method, passed to the job so a variant's options reach it."""
     return SPECS[wildcards.method]
+
+
+def paper_table():
+    """The study-way timings when the config asks for them, else no input."""
+    return "results/paper.csv" if PAPER_METHODS else []
 
 
 def per_store(pattern):

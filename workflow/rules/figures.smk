@@ -1,6 +1,8 @@
 rule plot_operation:
     input:
-        "results/timings.csv",
+        timings="results/timings.csv",
+        paper=paper_table(),
+        reference=REFERENCE,
     output:
         report(
             multiext("results/figures/{operation}", ".png", ".svg"),
@@ -19,18 +21,20 @@ rule plot_operation:
         "../scripts/plot.py"
 
 
-rule plot_single_image:
+rule plot_timings:
     input:
-        "results/timings.csv",
+        timings="results/timings.csv",
     output:
         report(
-            multiext("results/figures/single_image", ".png", ".svg"),
-            caption="../report/single_image.rst",
+            multiext("results/figures/{figure}", ".png", ".svg"),
+            caption="../report/timings.rst",
             category="Timings",
-            labels={"figure": "single_image"},
+            labels={"figure": "{figure}"},
         ),
     log:
-        "results/logs/plot/single_image.log",
+        "results/logs/plot/{figure}.log",
+    wildcard_constraints:
+        figure="single_image|cost_per_image|peak_memory",
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
@@ -40,7 +44,7 @@ rule plot_single_image:
 
 rule plot_disk_usage:
     input:
-        "results/disk_usage.csv",
+        disk_usage="results/disk_usage.csv",
     output:
         report(
             multiext("results/figures/disk_usage", ".png", ".svg"),

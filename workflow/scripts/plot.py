@@ -1,4 +1,4 @@
-"""Draw one figure (see imagestores.figures); the rule's name says which."""
+"""Draw one figure (see imagestores.figures); the rule and its wildcards say which."""
 
 from pathlib import Path
 
@@ -6,10 +6,16 @@ from imagestores import figures, logs
 
 logs.to_file(snakemake.log[0])
 outputs = [Path(output) for output in snakemake.output]
-table = Path(snakemake.input[0])
 if snakemake.rule == "plot_operation":
-    figures.plot_operation(table, snakemake.wildcards.operation, outputs)
-elif snakemake.rule == "plot_single_image":
-    figures.plot_single_image(table, outputs)
+    figures.plot_operation(
+        Path(snakemake.input.timings),
+        snakemake.wildcards.operation,
+        outputs,
+        paper=Path(snakemake.input.paper) if snakemake.input.paper else None,
+        reference=Path(snakemake.input.reference),
+    )
+elif snakemake.rule == "plot_timings":
+    draw = getattr(figures, f"plot_{snakemake.wildcards.figure}")
+    draw(Path(snakemake.input.timings), outputs)
 else:
-    figures.plot_disk_usage(table, outputs)
+    figures.plot_disk_usage(Path(snakemake.input.disk_usage), outputs)

@@ -17,6 +17,7 @@ from imagestores.stores.base import Reader, Store, UnsupportedInput
 __all__ = [
     "FAMILIES",
     "METHODS",
+    "STUDY_METHODS",
     "Method",
     "MethodSpec",
     "Reader",
@@ -29,6 +30,9 @@ __all__ = [
 
 MethodSpec = str | Mapping[str, Any]
 """How the config names a method: a registered name, or ``{name, method, options}`` for a variant."""
+
+STUDY_METHODS = ("disk", "lmdb", "hdf5")
+"""The 2019 study's methods, faithful to it; the ``paper`` timing mode reproduces its way of timing them."""
 
 FAMILIES = ("files", "key-value", "arrays", "tables", "shards")
 """Families group methods in tables and figures, in this order."""
@@ -80,6 +84,42 @@ _ENTRIES = (
         "arrays",
         "HDF5 with one uint8 dataset of all images and one of labels, as in the 2019 study: "
         "fast bulk reads of equally shaped images, one file, no per-image overhead.",
+    ),
+    Method(
+        "parquet",
+        "imagestores.stores.parquet:ParquetTable",
+        "tables",
+        "One Parquet file with a row per image (bytes, label, shape, dtype) in ~3 MiB row groups: "
+        "pick it to hand images to any data-frame or query tool; reading one image reads its row group.",
+    ),
+    Method(
+        "lance",
+        "imagestores.stores.lance:LanceTable",
+        "tables",
+        "A Lance dataset with a row per image (bytes, label, shape, dtype): a columnar table that, "
+        "unlike Parquet, reads single rows, so pick it for random access from a queryable table.",
+    ),
+    Method(
+        "zarr",
+        "imagestores.stores.zarr:ZarrArrays",
+        "arrays",
+        "A Zarr v3 array, one uncompressed image per chunk in shard files of 1,000 images: cloud-ready "
+        "chunked arrays that read any single image cheaply, but pay zarr's per-chunk cost on bulk reads.",
+    ),
+    Method(
+        "zarr_batched",
+        "imagestores.stores.zarr:ZarrArrays",
+        "arrays",
+        "The zarr array with 100 images per chunk: far faster bulk reads, while one image still reads "
+        "and decodes its whole chunk; pick it when data is mostly read in order.",
+        {"chunk": 100},
+    ),
+    Method(
+        "webdataset",
+        "imagestores.stores.webdataset:WebDatasetShards",
+        "shards",
+        "WebDataset tar shards of 10,000 PNG + label samples with an offset index beside them: the "
+        "format streaming training loaders read, and the index makes random reads a seek each.",
     ),
 )
 

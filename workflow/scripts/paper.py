@@ -1,0 +1,14 @@
+"""Time a study method the study's way (see imagestores.experiments.paper_job)."""
+
+from pathlib import Path
+
+from imagestores import experiments, logs
+
+logs.to_file(snakemake.log[0])
+experiments.paper_job(
+    method=snakemake.params.method,
+    data_dir=Path(snakemake.input[0]).parent,
+    cutoff=int(snakemake.wildcards.cutoff),
+    store_root=snakemake.params.store_root,
+    out=Path(snakemake.output[0]),
+)
