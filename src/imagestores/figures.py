@@ -146,74 +146,62 @@ def plot_operation(
     _save(figure, outputs)
 
 
+def _panels(
+    panels: Sequence[tuple[str, pd.DataFrame]], y: str, ylabel: str, title: str, outputs: Sequence[Path]
+) -> None:
+    """One log-log panel per (title, rows), side by side with a shared y axis and one legend."""
+    figure, axes_row = plt.subplots(
+        1, len(panels), figsize=(6.5 * len(panels), 5), sharey=True, squeeze=False
+    )
+    for index, (axes, (panel_title, rows)) in enumerate(zip(axes_row[0], panels, strict=True)):
+        _lines(axes, rows, y, legend=index == len(panels) - 1)
+        axes.set(title=panel_title, ylabel=ylabel)
+    axes_row[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
+    figure.suptitle(title)
+    _save(figure, outputs)
+
+
+def _cases(frame: pd.DataFrame, cases: Sequence[tuple[str, str]]) -> list[tuple[str, pd.DataFrame]]:
+    """Panels for the (operation, cache) cases present in ``frame``, titled by both."""
+    panels = []
+    for operation, state in cases:
+        rows = frame[(frame["operation"] == operation) & (frame["cache"] == state)]
+        if not rows.empty:
+            panels.append((f"{TITLES[operation]}, {CACHE_LABELS[state]}".rstrip(", "), rows))
+    return panels
+
+
 def plot_single_image(timings: Path, outputs: Sequence[Path]) -> None:
     """Writing one image, and reading one image from warm and from cold stores of every size."""
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
-    cases = [("store_one", "none"), ("read_one", "warm"), ("read_one", "cold")]
-    cases = [
-        case
-        for case in cases
-        if not frame[(frame["operation"] == case[0]) & (frame["cache"] == case[1])].empty
-    ]
-    figure, panels = plt.subplots(1, len(cases), figsize=(6.5 * len(cases), 5), sharey=True, squeeze=False)
-    for index, (axes, (operation, state)) in enumerate(zip(panels[0], cases, strict=True)):
-        chosen = frame[(frame["operation"] == operation) & (frame["cache"] == state)]
-        _lines(axes, chosen, "seconds", legend=index == len(cases) - 1)
-        axes.set(title=f"{TITLES[operation]}, {CACHE_LABELS[state]}".rstrip(", "), ylabel="seconds")
-    panels[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
-    figure.suptitle(f"Single-image operations ({source_label(frame)})")
-    _save(figure, outputs)
+    panels = _cases(frame, [("store_one", "none"), ("read_one", "warm"), ("read_one", "cold")])
+    _panels(panels, "seconds", "seconds", f"Single-image operations ({source_label(frame)})", outputs)
 
 
 def plot_cost_per_image(timings: Path, outputs: Sequence[Path]) -> None:
     """Seconds per image against store size: flat lines scale linearly, rising ones get worse with N."""
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
     frame["seconds_per_image"] = frame["seconds"] / frame["images"]
-    cases = [("store_many", "none"), ("read_many", "warm"), ("read_many", "cold")]
-    cases = [
-        case
-        for case in cases
-        if not frame[(frame["operation"] == case[0]) & (frame["cache"] == case[1])].empty
-    ]
-    figure, panels = plt.subplots(1, len(cases), figsize=(6.5 * len(cases), 5), sharey=True, squeeze=False)
-    for index, (axes, (operation, state)) in enumerate(zip(panels[0], cases, strict=True)):
-        chosen = frame[(frame["operation"] == operation) & (frame["cache"] == state)]
-        _lines(axes, chosen, "seconds_per_image", legend=index == len(cases) - 1)
-        axes.set(title=f"{TITLES[operation]}, {CACHE_LABELS[state]}".rstrip(", "), ylabel="seconds per image")
-    panels[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
-    figure.suptitle(f"Cost per image as stores grow ({source_label(frame)})")
-    _save(figure, outputs)
+    panels = _cases(frame, [("store_many", "none"), ("read_many", "warm"), ("read_many", "cold")])
+    title = f"Cost per image as stores grow ({source_label(frame)})"
+    _panels(panels, "seconds_per_image", "seconds per image", title, outputs)
 
 
 def plot_peak_memory(timings: Path, outputs: Sequence[Path]) -> None:
     """Peak growth of anonymous memory while writing and while reading all images, against store size."""
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
-    frame = frame[frame["cache"].isin(["none", "warm"])]
     frame["MiB"] = frame["peak_anon_bytes"].clip(lower=1) / 2**20
-    figure, panels = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
-    for index, (axes, operation) in enumerate(zip(panels, ("store_many", "read_many"), strict=True)):
-        _lines(axes, frame[frame["operation"] == operation], "MiB", legend=index == 1)
-        axes.set(title=TITLES[operation], ylabel="peak memory growth (MiB)")
-    panels[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
-    figure.suptitle(f"Peak memory: flat lines mean memory does not grow with N ({source_label(frame)})")
-    _save(figure, outputs)
+    panels = [
+        (TITLES[op], frame[(frame["operation"] == op) & (frame["cache"].isin(["none", "warm"]))])
+        for op in ("store_many", "read_many")
+    ]
+    title = f"Peak memory: flat lines mean memory does not grow with N ({source_label(frame)})"
+    _panels(panels, "MiB", "peak memory growth (MiB)", title, outputs)
 
 
 def plot_disk_usage(disk_usage: Path, outputs: Sequence[Path]) -> None:
     """Allocated and apparent size of every store against its number of images, log-log."""
     frame = pd.read_csv(disk_usage, keep_default_na=False, na_values=[""]).dropna(subset=["allocated_bytes"])
-    long = frame.melt(
-        id_vars=["method", "cutoff", "source"],
-        value_vars=["allocated_bytes", "apparent_bytes"],
-        var_name="measure",
-        value_name="bytes",
-    )
-    long["MiB"] = long["bytes"] / 2**20
-    labels = {"allocated_bytes": "allocated on disk (du -sk)", "apparent_bytes": "apparent size (du -sb)"}
-    figure, panels = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
-    for index, (axes, (measure, label)) in enumerate(zip(panels, labels.items(), strict=True)):
-        _lines(axes, long[long["measure"] == measure], "MiB", legend=index == 1)
-        axes.set(title=label, ylabel="MiB")
-    panels[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
-    figure.suptitle(f"Disk usage of every store ({source_label(frame)})")
-    _save(figure, outputs)
+    measures = {"allocated_bytes": "allocated on disk (du -sk)", "apparent_bytes": "apparent size (du -sb)"}
+    panels = [(title, frame.assign(MiB=frame[column] / 2**20)) for column, title in measures.items()]
+    _panels(panels, "MiB", "MiB", f"Disk usage of every store ({source_label(frame)})", outputs)

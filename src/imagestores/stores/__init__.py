@@ -86,6 +86,34 @@ _ENTRIES = (
         "fast bulk reads of equally shaped images, one file, no per-image overhead.",
     ),
     Method(
+        "chunks_seek",
+        "imagestores.stores.chunks:ChunkSeekStore",
+        "shards",
+        "Raw image records appended to 5 MB chunk files with an index of where each lies, read with one "
+        "positioned read per run straight into the output: few files, any shape, fast random access.",
+    ),
+    Method(
+        "chunks_mmap",
+        "imagestores.stores.chunks:ChunkMmapStore",
+        "shards",
+        "The chunks_seek format read through memory maps of the chunk files instead of positioned reads: "
+        "pick it to compare mapping against read calls on the same bytes.",
+    ),
+    Method(
+        "npy",
+        "imagestores.stores.npy:NpyArray",
+        "arrays",
+        "One raw .npy array of all images plus one of labels, read with positioned reads: the fastest "
+        "baseline for equally shaped images, opened by any NumPy, but no compression and no mixed shapes.",
+    ),
+    Method(
+        "lmdb_raw",
+        "imagestores.stores.lmdb_raw:RawLmdb",
+        "key-value",
+        "LMDB with raw pixel bytes behind a small fixed header instead of pickle, written in batched "
+        "transactions: a key-value store for images of any shape that reads single keys fast.",
+    ),
+    Method(
         "parquet",
         "imagestores.stores.parquet:ParquetTable",
         "tables",

@@ -147,7 +147,8 @@ def runs(indices: np.ndarray) -> Iterator[tuple[int, int, int]]:
 
     Stores read a run with one call instead of one call per image.
     """
-    if len(indices) == 0:
+    if len(indices) <= 1:
+        yield from ((0, int(indices[0]), 1),) if len(indices) else ()
         return
     breaks = np.flatnonzero(np.diff(indices) != 1) + 1
     starts = np.concatenate(([0], breaks))
