@@ -14,6 +14,8 @@ import pytest
 import yaml
 from PIL import Image
 
+from imagestores.stores import METHODS, name_of
+
 REPO = Path(__file__).resolve().parents[1]
 CACHES = ("warm", "cold")
 FIGURES = (
@@ -26,13 +28,15 @@ FIGURES = (
     "disk_usage",
 )
 OPERATIONS = {"store_many", "store_one", "read_many", "read_one", "read_random"}
+JPEG_VARIANT = {"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg", "quality": 90}}
 TINY = {
     "dataset": {"source": "synthetic", "size": 60, "seed": 1},
     "cutoffs": [10, 40],
-    "methods": ["disk", "hdf5", "lmdb"],
+    "methods": [*sorted(METHODS), JPEG_VARIANT],
     "repeats": 2,
     "random_reads": 25,
 }
+NAMES = [name_of(spec) for spec in TINY["methods"]]
 
 
 def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
@@ -57,7 +61,7 @@ def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
     counts = timings.groupby(["method", "cutoff", "operation", "cache"]).size()
     cases = [("store_many", "none"), ("store_one", "none")]
     cases += [(read, cache) for read in ("read_many", "read_one", "read_random") for cache in CACHES]
-    expected = {(m, c, op, cache) for m in TINY["methods"] for c in TINY["cutoffs"] for op, cache in cases}
+    expected = {(m, c, op, cache) for m in NAMES for c in TINY["cutoffs"] for op, cache in cases}
     assert set(counts.index) == expected
     assert (counts == TINY["repeats"]).all()
     cold = timings[timings["cache"] == "cold"]
@@ -77,7 +81,7 @@ def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
 
 def test_paper_mode_times_the_study_methods_once_each(tiny_run):
     paper = pd.read_csv(tiny_run / "results" / "paper.csv")
-    assert set(paper["method"]) == {"disk", "lmdb", "hdf5"} & set(TINY["methods"])
+    assert set(paper["method"]) == {"disk", "lmdb", "hdf5"} & set(NAMES)
     counts = paper.groupby(["method", "cutoff", "operation"]).size()
     assert len(counts) == 3 * len(TINY["cutoffs"]) * 4 and (counts == 1).all()
     assert (paper["seconds"] > 0).all()
@@ -85,7 +89,7 @@ def test_paper_mode_times_the_study_methods_once_each(tiny_run):
 
 def test_summary_winners_and_machine_record(tiny_run):
     summary = pd.read_csv(tiny_run / "results" / "summary.csv")
-    assert len(summary) == len(TINY["methods"]) * len(TINY["cutoffs"]) * 8
+    assert len(summary) == len(NAMES) * len(TINY["cutoffs"]) * 8
     assert (summary["repeats"] == TINY["repeats"]).all()
     assert (summary["min_s"] <= summary["median_s"]).all() and (summary["median_s"] <= summary["max_s"]).all()
     winners = pd.read_csv(tiny_run / "results" / "winners.csv")
@@ -101,7 +105,7 @@ def test_summary_winners_and_machine_record(tiny_run):
 def test_disk_usage_of_every_store(tiny_run):
     usage = pd.read_csv(tiny_run / "results" / "disk_usage.csv")
     assert sorted(zip(usage["method"], usage["cutoff"], strict=True)) == sorted(
-        (method, cutoff) for method in TINY["methods"] for cutoff in TINY["cutoffs"]
+        (method, cutoff) for method in NAMES for cutoff in TINY["cutoffs"]
     )
     assert (usage["allocated_bytes"] > 0).all() and (usage["apparent_bytes"] > 0).all()
     disk = usage[usage["method"] == "disk"].set_index("cutoff")
@@ -155,7 +159,7 @@ def test_a_new_cutoff_runs_only_its_jobs(tiny_run):
     after = {path: path.stat().st_mtime_ns for path in (tiny_run / "results" / "timings").rglob("*.csv")}
     assert all(after[path] == mtime for path, mtime in before.items()), "old cutoffs must not rerun"
     new = {path.relative_to(tiny_run / "results" / "timings") for path in set(after) - set(before)}
-    assert new == {Path(method) / "20.csv" for method in TINY["methods"]}
+    assert new == {Path(method) / "20.csv" for method in NAMES}
     timings = pd.read_csv(tiny_run / "results" / "timings.csv")
     assert 20 in set(timings["cutoff"])
     again = snakemake(tiny_run, config, "--cores", "2", "--dry-run")
@@ -168,6 +172,7 @@ def test_a_new_cutoff_runs_only_its_jobs(tiny_run):
         ({"cutoffs": [-5, 10]}, "cutoffs"),
         ({"cutoffs": [10, 100]}, "cutoffs"),
         ({"methods": ["disk", "floppy"]}, "methods"),
+        ({"methods": [{"name": "gif", "method": "parquet", "options": {"encoding": "gif"}}]}, "methods"),
         ({"repeats": "three"}, "repeats"),
         ({"dataset": {"source": "imagenet"}}, "source"),
         ({"dataset": {"size": 0}}, "size"),

@@ -149,6 +149,34 @@ _ENTRIES = (
         "WebDataset tar shards of 10,000 PNG + label samples with an offset index beside them: the "
         "format streaming training loaders read, and the index makes random reads a seek each.",
     ),
+    Method(
+        "hdf5_blobs",
+        "imagestores.stores.hdf5_blobs:Hdf5Blobs",
+        "arrays",
+        "HDF5 with each image's encoded bytes (PNG) as its own small dataset in groups of 1,000, the "
+        "Kaggle notebooks' layout: any shapes, browsable per image, but each image costs a dataset header.",
+    ),
+    Method(
+        "hdf5_vlen",
+        "imagestores.stores.hdf5_blobs:Hdf5Vlen",
+        "arrays",
+        "HDF5 with one variable-length dataset of all encoded images (PNG) beside label and shape "
+        "datasets: any shapes in one file, without hdf5_blobs' per-image dataset headers and lookups.",
+    ),
+    Method(
+        "hdf5_direct",
+        "imagestores.stores.hdf5_direct:Hdf5Direct",
+        "arrays",
+        "The study's HDF5 file (one uint8 array of all images) read straight into the caller's buffer, "
+        "one H5Dread per run of ids: pick it for equally shaped images when the data must be HDF5.",
+    ),
+    Method(
+        "sqlite",
+        "imagestores.stores.sqlite:SqliteBlobs",
+        "key-value",
+        "SQLite with one table of raw image BLOBs, label and shape columns, 16 KiB pages: one portable "
+        "file any language can query, read in batches by id ranges and IN lists; fast random reads.",
+    ),
 )
 
 METHODS: dict[str, Method] = {method.name: method for method in _ENTRIES}
