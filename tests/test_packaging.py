@@ -60,3 +60,11 @@ def test_snakemake_lint_is_clean():
         [BIN / "snakemake", "--lint", "--cores", "1"], cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0 and "Lints for" not in result.stdout + result.stderr, result.stdout
+
+
+def test_readme_documents_every_registered_method():
+    from imagestores.stores import METHODS
+
+    readme = (REPO / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(\w+)` \| ([\w-]+) \|", readme, flags=re.MULTILINE))
+    assert {(method.name, method.family) for method in METHODS.values()} <= documented

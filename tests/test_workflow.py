@@ -184,3 +184,12 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, change, key):
     assert result.returncode != 0
     assert key in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "large.yaml"])
+def test_shipped_configs_plan_every_job(tmp_path, name):
+    config = yaml.safe_load((REPO / "config" / name).read_text())
+    result = snakemake(tmp_path, config, "--cores", "4", "--dry-run")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    measure_jobs = sum(line.strip() == "rule measure:" for line in result.stdout.splitlines())
+    assert measure_jobs == len(config["methods"]) * len(config["cutoffs"])
