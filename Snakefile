@@ -16,6 +16,10 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 
 
+onsuccess:
+    report_data_source()
+
+
 rule all:
     default_target: True
     input:

@@ -42,6 +42,9 @@ def test_ci_installs_and_tests_exactly_as_the_readme_says():
     assert setup.endswith("snakemake --cores 4")
     assert install.replace("pip install", "pip install --quiet") in ci
     assert tests in ci.splitlines()
+    # SLURM, for tests/test_slurm.py: installed by CI as the README says.
+    assert "bash tests/slurm/cluster.sh install" in readme
+    assert "bash tests/slurm/cluster.sh install" in ci.splitlines()
 
 
 def test_python_code_is_ruff_clean():

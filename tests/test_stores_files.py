@@ -12,8 +12,7 @@ import pytest
 from test_stores import cifar_like, mixed_shapes
 
 from imagestores import bench
-from imagestores.stores import UnsupportedInput, get, resolve
-from imagestores.stores import chunks as chunks_module
+from imagestores.stores import UnsupportedInput, fileio, get, resolve
 from imagestores.stores.chunks import CHUNK, INDEX, META
 from imagestores.stores.lmdb_raw import HEADER
 
@@ -149,7 +148,7 @@ def test_gzip_chunks_hold_mixed_shapes_and_uint16(name, tmp_path):
 
 def test_seek_reads_many_buffers_in_groups_and_strided_outputs(tmp_path, monkeypatch):
     """Runs longer than IOV_MAX take several preadv calls; a non-contiguous output is filled via a copy."""
-    monkeypatch.setattr(chunks_module, "IOV_MAX", 3)
+    monkeypatch.setattr(fileio, "IOV_MAX", 3)
     images, labels = mixed_shapes(np.uint8, (3, 1, 4, 0))
     get("chunks_seek").store(tmp_path / "s").write(images, labels)
     assert_reads_back(get("chunks_seek"), tmp_path / "s", images, labels)

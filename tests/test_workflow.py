@@ -30,7 +30,8 @@ FIGURES = (
 OPERATIONS = {"store_many", "store_one", "read_many", "read_one", "read_random"}
 JPEG_VARIANT = {"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg", "quality": 90}}
 TINY = {
-    "dataset": {"source": "synthetic", "size": 60, "seed": 1},
+    # auto with an address nothing listens on: the real download path fails, the run falls back to synthetic
+    "dataset": {"source": "auto", "url": "http://127.0.0.1:9/cifar-10-python.tar.gz", "size": 60, "seed": 1},
     "cutoffs": [10, 40],
     "methods": [*sorted(METHODS), JPEG_VARIANT],
     "repeats": 2,
@@ -53,7 +54,15 @@ def tiny_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tiny")
     result = snakemake(workdir, TINY, "--cores", "2")
     assert result.returncode == 0, result.stderr[-5000:]
+    (workdir / "snakemake-output.txt").write_text(result.stdout + result.stderr)
     return workdir
+
+
+def test_fallback_to_synthetic_data_is_said_loudly(tiny_run):
+    record = json.loads((tiny_run / "results" / "data" / "dataset.json").read_text())
+    assert record["source"] == "synthetic" and record["requested_source"] == "auto"
+    assert "127.0.0.1:9" in record["fallback_reason"]
+    assert "SYNTHETIC images, not CIFAR-10" in (tiny_run / "snakemake-output.txt").read_text()
 
 
 def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):

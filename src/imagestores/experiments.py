@@ -68,18 +68,33 @@ def du_bytes(path: Path, *options: str) -> int:
     return int(result.stdout.split()[0])
 
 
-def check_free_space(store_root: Path, images: np.ndarray, repeats: int) -> None:
-    """Refuse to start when ``store_root`` cannot hold the repeats of a store, naming what is needed.
+def store_root(configured: str) -> Path:
+    """``stores.root`` with environment variables expanded on this node; an unset one is an error.
+
+    Left unexpanded, ``$TMPDIR`` would quietly become a directory of that name under the working directory.
+    """
+    expanded = os.path.expandvars(configured)
+    unset = re.findall(r"\$\{?(\w+)", expanded)
+    if unset:
+        raise OSError(
+            f"stores.root is {configured!r}, but {', '.join(unset)} is not set on {socket.gethostname()}; "
+            "set it, or choose a path without it"
+        )
+    return Path(expanded)
+
+
+def check_free_space(root: Path, images: np.ndarray, repeats: int) -> None:
+    """Refuse to start when ``root`` cannot hold the repeats of a store, naming what is needed.
 
     Every timed repeat keeps its store until all are timed, so ``repeats`` + 2 stores (with the memory run)
     exist at once; each is bounded by the raw pixels plus a 4 KiB block per image (a file per image).
     """
     needed = (repeats + 2) * len(images) * (images[0].nbytes + 4096)
-    store_root.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(store_root).free
+    root.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(root).free
     if needed > free:
         raise OSError(
-            f"{store_root} has {free / 2**30:.1f} GiB free, but {repeats} repeats of a store of "
+            f"{root} has {free / 2**30:.1f} GiB free, but {repeats} repeats of a store of "
             f"{len(images):,} images may need up to {needed / 2**30:.1f} GiB; free space, lower `repeats`, "
             "or set `stores.root` to a larger file system"
         )
@@ -103,7 +118,7 @@ def measure_job(
     """
     method = resolve(method)
     images, labels, source = load_source(data_dir, cutoff)
-    root = Path(os.path.expandvars(settings["stores"]["root"])) / method.name
+    root = store_root(settings["stores"]["root"]) / method.name
     store = root / str(cutoff)
     usage = {"method": method.name, "cutoff": cutoff, "source": source, "note": ""}
     try:
@@ -151,10 +166,10 @@ def environment_job(results_dir: Path, config: dict, out: Path) -> None:
     Path(out).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
-def paper_job(method: MethodSpec, data_dir: Path, cutoff: int, store_root: str, out: Path) -> None:
+def paper_job(method: MethodSpec, data_dir: Path, cutoff: int, root: str, out: Path) -> None:
     """Time one of the study's methods the study's way (see bench.time_paper), for the comparison."""
     method = resolve(method)
     images, labels, source = load_source(data_dir, cutoff)
-    scratch = Path(os.path.expandvars(store_root)) / method.name / f"{cutoff}.paper"
+    scratch = store_root(root) / method.name / f"{cutoff}.paper"
     rows = bench.time_paper(method, images, labels, scratch)
     write_table(rows, method.name, cutoff, source, out)

@@ -1,3 +1,7 @@
+import json
+from pathlib import Path
+
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from imagestores.config import check
@@ -26,6 +30,18 @@ DATA = multiext("results/data/", "images.npy", "labels.npy", "dataset.json")
 wildcard_constraints:
     method="|".join(METHODS),
     cutoff=r"\d+",
+
+
+def report_data_source():
+    """Repeat the data stage's fallback warning where the user looks: at the end of the run."""
+    dataset = Path("results/data/dataset.json")
+    if dataset.exists():
+        record = json.loads(dataset.read_text())
+        if record.get("fallback_reason"):
+            logger.warning(
+                "NOTE: these results were made from SYNTHETIC images, not CIFAR-10: "
+                f"{record['fallback_reason']} (see results/logs/prepare_dataset.log)"
+            )
 
 
 def method_spec(wildcards):

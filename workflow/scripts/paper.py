@@ -9,6 +9,6 @@ experiments.paper_job(
     method=snakemake.params.method,
     data_dir=Path(snakemake.input[0]).parent,
     cutoff=int(snakemake.wildcards.cutoff),
-    store_root=snakemake.params.store_root,
+    root=snakemake.params.store_root,
     out=Path(snakemake.output[0]),
 )

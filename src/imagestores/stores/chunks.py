@@ -36,6 +36,7 @@ import numpy as np
 
 from imagestores.codecs import codec
 from imagestores.stores.base import EncodedStore, Images, Reader, batches
+from imagestores.stores.fileio import check_read, check_sizes, map_file, pread_into
 
 CHUNK = "chunk-{:05d}.bin"
 INDEX = "index.bin"
@@ -46,8 +47,6 @@ COMPRESSIONS = (None, "gzip")
 GZIP_WBITS = 31
 """zlib's window bits for a gzip container: each compressed record is a complete gzip member."""
 
-IOV_MAX = os.sysconf("SC_IOV_MAX")
-"""Most buffers one ``preadv`` call takes."""
 
 INDEX_FIELDS = (
     ("chunk", "<u4"),
@@ -220,24 +219,6 @@ class _ChunkReader(Reader):
         """Copy raw records, ``size`` bytes at ``offset`` of chunk ``chunk``, into ``targets``."""
 
 
-def check_ids(indices: np.ndarray, count: int) -> None:
-    """Refuse ids outside 0..count-1, which a computed offset or key would otherwise misread."""
-    if len(indices) and not 0 <= indices.min() <= indices.max() < count:
-        raise IndexError(f"image ids must lie in 0..{count - 1}")
-
-
-def check_sizes(lengths: np.ndarray, images_out: Images) -> None:
-    """Refuse raw records that do not exactly fill their output buffers (a shape or dtype mismatch)."""
-    if not len(lengths):
-        return
-    if isinstance(images_out, np.ndarray):
-        fits = bool((lengths == images_out[0].nbytes).all())
-    else:
-        fits = lengths.tolist() == [out.nbytes for out in images_out[: len(lengths)]]
-    if not fits:
-        raise ValueError("raw records do not match the output buffers' sizes (wrong shape or dtype)")
-
-
 def _segments(indices: np.ndarray, rows: np.ndarray) -> Iterator[tuple[int, int, int, int, int]]:
     """Runs of consecutive ids within one chunk: (start, stop) in ``indices``, chunk, offset, bytes."""
     if not len(indices):
@@ -275,7 +256,7 @@ class _SeekReader(_ChunkReader):
     def _fetch(self, chunk: int, offset: int, size: int) -> bytes:
         fd = self._descriptor(chunk)
         data = os.pread(fd, size, offset)
-        _check_read(len(data), size, fd)
+        check_read(len(data), size, fd)
         return data
 
     def _fill(self, chunk: int, offset: int, size: int, targets: Images) -> None:
@@ -285,32 +266,6 @@ class _SeekReader(_ChunkReader):
         for fd in self.files.values():
             os.close(fd)
         self.files.clear()
-
-
-def pread_into(fd: int, targets: Images, offset: int) -> None:
-    """Fill ``targets`` (an array or a list of arrays) with the bytes of ``fd`` from ``offset`` on.
-
-    One ``os.preadv`` call fills up to IOV_MAX buffers in place; a non-contiguous buffer is read into a
-    temporary and copied.
-    """
-    if isinstance(targets, np.ndarray) and targets.flags.c_contiguous:  # the common case, kept lean
-        _check_read(os.preadv(fd, [targets], offset), targets.nbytes, fd)
-        return
-    buffers = [targets] if isinstance(targets, np.ndarray) else list(targets)
-    for start in range(0, len(buffers), IOV_MAX):
-        group = buffers[start : start + IOV_MAX]
-        staged = [out if out.flags.c_contiguous else np.empty(out.shape, out.dtype) for out in group]
-        wanted = sum(buffer.nbytes for buffer in staged)
-        _check_read(os.preadv(fd, staged, offset), wanted, fd)
-        for out, buffer in zip(group, staged, strict=True):
-            if buffer is not out:
-                out[...] = buffer
-        offset += wanted
-
-
-def _check_read(got: int, wanted: int, fd: int) -> None:
-    if got != wanted:
-        raise OSError(f"read {got} bytes of file descriptor {fd} where {wanted} were expected")
 
 
 class ChunkMmapStore(ChunkStore):
@@ -348,9 +303,3 @@ class _MmapReader(_ChunkReader):
         for mapped in self.maps.values():
             mapped.close()
         self.maps.clear()
-
-
-def map_file(path: Path) -> mmap.mmap:
-    """A read-only memory map of the whole (non-empty) file ``path``."""
-    with open(path, "rb") as file:
-        return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)

@@ -26,7 +26,8 @@ from h5py import h5d, h5p, h5s, h5t
 
 from imagestores.codecs import Codec
 from imagestores.stores.base import EncodedStore, Images, Reader, batches
-from imagestores.stores.hdf5_direct import check_ids, read_points
+from imagestores.stores.fileio import check_ids
+from imagestores.stores.hdf5_direct import read_points
 
 FILE = "images.h5"
 GROUP_SIZE = 1000
@@ -128,7 +129,7 @@ class _EncodedHdf5Reader(Reader):
         self.codec = codec
 
     def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
-        check_ids(self.labels, indices)
+        check_ids(indices, len(self.labels))
         for position, blob in enumerate(self._blobs(indices)):
             self.codec.decode_into(blob, images_out[position])
         labels_out[: len(indices)] = read_points(self.labels, indices)

@@ -19,7 +19,7 @@ import numpy as np
 
 from imagestores.codecs import codec
 from imagestores.stores.base import EncodedStore, Images, Reader, UnsupportedInput, batches, runs
-from imagestores.stores.chunks import check_ids
+from imagestores.stores.fileio import check_ids
 from imagestores.stores.lmdb import key, map_size
 
 HEADER = struct.Struct("<q3sB3I")

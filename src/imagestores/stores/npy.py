@@ -13,7 +13,7 @@ from typing import BinaryIO
 import numpy as np
 
 from imagestores.stores.base import Images, Reader, Store, batches, runs
-from imagestores.stores.chunks import check_ids, check_sizes, map_file, pread_into
+from imagestores.stores.fileio import check_ids, check_sizes, map_file, pread_into
 
 IMAGES = "images.npy"
 LABELS = "labels.npy"

@@ -1,0 +1,146 @@
+"""A run killed in the middle of a timing job resumes with the README's two commands, and loses nothing.
+
+`kill -9` of Snakemake and its jobs is what a lost session, an out-of-memory killer or a cluster's time
+limit does: nothing gets to clean up. Snakemake's lock stays (so `snakemake --unlock` comes first, as the
+README says), the killed job's outputs stay marked incomplete, and the store it was writing stays half
+written in `{cutoff}.partial`. A plain `snakemake --cores 2` must then finish the run: the workflow
+profile's `rerun-incomplete` reruns the killed job, and the job removes the leftover store first.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+# Cutoffs big enough that a timing job lasts long enough to be killed while it writes (about a second).
+TINY = {
+    "dataset": {"source": "synthetic", "size": 300, "seed": 1},
+    "cutoffs": [10, 300],
+    "methods": ["disk", "lmdb", "hdf5"],
+    "repeats": 2,
+    "random_reads": 20,
+    "paper": False,
+}
+CASES = [("store_many", "none"), ("store_one", "none")]
+CASES += [(read, cache) for read in ("read_many", "read_one", "read_random") for cache in ("warm", "cold")]
+WAIT_SECONDS = 120
+
+
+def command(*args: str) -> list[str]:
+    """Snakemake on the repository's workflow and the tiny config, in the current directory."""
+    snakefile = str(REPO / "Snakefile")
+    return [sys.executable, "-m", "snakemake", "--snakefile", snakefile, "--configfile", "config.yaml", *args]
+
+
+def wait_for(condition, seconds: float, process: subprocess.Popen | None = None) -> bool:
+    """Poll ``condition`` every 5 ms for up to ``seconds``; False when time runs out or ``process`` ended."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        if process is not None and process.poll() is not None:
+            return False
+        time.sleep(0.005)
+    return False
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL Snakemake and every job it started (they share its process group); wait until all are gone."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+    def group_gone() -> bool:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    assert wait_for(group_gone, 30), "processes of the killed run are still alive"
+
+
+def test_a_run_killed_during_a_timing_job_resumes_and_completes(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(TINY))
+    env = os.environ | {"CI": "1"}
+    results = tmp_path / "results"
+    output = tmp_path / "first-run.log"
+    with output.open("w") as log:
+        first = subprocess.Popen(
+            command("--cores", "2"),
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            started = wait_for(
+                lambda: any((results / "logs" / "measure").glob("*/*.log")), WAIT_SECONDS, first
+            )
+            assert started, f"no measure job started:\n{output.read_text()[-3000:]}"
+            # Kill while a job writes a store: its repeats are being written into `{cutoff}.partial`.
+            wait_for(lambda: any((results / "stores").glob("*/*.partial")), 30, first)
+            assert first.poll() is None, (
+                f"the run ended before it could be killed:\n{output.read_text()[-3000:]}"
+            )
+        finally:
+            kill_group(first)
+
+    assert not (results / "timings.csv").exists(), "the run was killed before its end"
+    assert list((results / "stores").rglob("*.partial")), "the kill left a half-written store behind"
+    killed = [
+        log.relative_to(results / "logs" / "measure").with_suffix(".csv")
+        for log in (results / "logs" / "measure").glob("*/*.log")
+        if not (
+            results / "timings" / log.relative_to(results / "logs" / "measure").with_suffix(".csv")
+        ).exists()
+    ]
+    assert killed, "a measure job was running when the run was killed"
+    # The killed job may have written one of its two tables before it died; Snakemake marked both
+    # incomplete. Write a truncated one, so the rerun must go by the mark (rerun-incomplete), not by a
+    # missing file.
+    truncated = results / "timings" / killed[0]
+    truncated.write_text("method,cutoff\n")
+
+    unlock = subprocess.run(
+        command("--unlock"), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert unlock.returncode == 0, unlock.stderr[-3000:]
+    rerun = subprocess.run(
+        ["timeout", "-k", "10", "600", *command("--cores", "2")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=660,
+    )
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-5000:]
+
+    timings = pd.read_csv(results / "timings.csv", keep_default_na=False)
+    counts = timings.groupby(["method", "cutoff", "operation", "cache"]).size()
+    expected = {(m, c, op, cache) for m in TINY["methods"] for c in TINY["cutoffs"] for op, cache in CASES}
+    assert set(counts.index) == expected
+    assert (counts == TINY["repeats"]).all()
+    assert not timings.duplicated(["method", "cutoff", "operation", "cache", "repeat"]).any()
+    method, cutoff = killed[0].parent.name, int(killed[0].stem)
+    rerun_rows = pd.read_csv(truncated)
+    assert len(rerun_rows) == len(CASES) * TINY["repeats"] and set(rerun_rows["method"]) == {method}
+    # Every read was compared with the source by the job itself (a mismatch fails it); the store is whole.
+    usage = pd.read_csv(results / "disk_usage.csv").set_index(["method", "cutoff"])
+    assert len(usage) == len(TINY["methods"]) * len(TINY["cutoffs"])
+    assert usage.loc[("disk", 300), "files"] == 301, "one PNG per image plus the labels CSV"
+    assert (results / "stores" / method / str(cutoff)).is_dir()
+    assert not list((results / "stores").rglob("*.partial")), "a killed job's half-written store is left"
+    assert (results / "summary.md").exists()
+    done = subprocess.run(
+        command("--cores", "2", "--dry-run"), cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert "Nothing to be done" in done.stdout + done.stderr
