@@ -7,7 +7,7 @@ cold page-cache reads are separate panels, never one line. The data source is in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -33,9 +33,16 @@ OTHER_PALETTE = "Reds"
 CACHE_LABELS = {"warm": "warm page cache", "cold": "cold page cache (store evicted)", "none": ""}
 
 
+FAMILY_OF = {name: method.family for name, method in METHODS.items()}
+"""Family of every method drawn; ``set_families`` adds the config's variants (their base method's family)."""
+
+
+def set_families(families: Mapping[str, str]) -> None:
+    FAMILY_OF.update(families)
+
+
 def family(method: str) -> str:
-    """The registered family of ``method``; config variants of unknown base fall into the last family."""
-    return METHODS[method].family if method in METHODS else FAMILIES[-1]
+    return FAMILY_OF[method]
 
 
 def ordered(methods: Sequence[str]) -> list[str]:
@@ -69,8 +76,16 @@ def _save(figure: plt.Figure, outputs: Sequence[Path]) -> None:
     plt.close(figure)
 
 
-def _lines(axes: plt.Axes, frame: pd.DataFrame, y: str, legend: bool) -> None:
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">"]
+"""Within a family the shades are close, so each method of a family also gets its own marker."""
+
+
+def _lines(axes: plt.Axes, frame: pd.DataFrame, y: str, legend: bool, yscale: str = "log") -> None:
     methods = ordered(frame["method"])
+    markers = {}
+    for method in methods:
+        siblings = [other for other in methods if family(other) == family(method)]
+        markers[method] = MARKERS[siblings.index(method) % len(MARKERS)]
     sns.lineplot(
         data=frame,
         x="cutoff",
@@ -78,14 +93,17 @@ def _lines(axes: plt.Axes, frame: pd.DataFrame, y: str, legend: bool) -> None:
         hue="method",
         hue_order=methods,
         palette=palette(methods),
+        style="method",
+        style_order=methods,
+        markers=markers,
+        dashes=False,
         estimator="median",
         errorbar=("pi", 100),
-        marker="o",
-        markersize=4,
+        markersize=5,
         legend=legend,
         ax=axes,
     )
-    axes.set(xscale="log", yscale="log", xlabel="images in the store")
+    axes.set(xscale="log", yscale=yscale, xlabel="images in the store")
     axes.grid(True, which="major", alpha=0.3)
 
 
@@ -147,14 +165,19 @@ def plot_operation(
 
 
 def _panels(
-    panels: Sequence[tuple[str, pd.DataFrame]], y: str, ylabel: str, title: str, outputs: Sequence[Path]
+    panels: Sequence[tuple[str, pd.DataFrame]],
+    y: str,
+    ylabel: str,
+    title: str,
+    outputs: Sequence[Path],
+    yscale: str = "log",
 ) -> None:
     """One log-log panel per (title, rows), side by side with a shared y axis and one legend."""
     figure, axes_row = plt.subplots(
         1, len(panels), figsize=(6.5 * len(panels), 5), sharey=True, squeeze=False
     )
     for index, (axes, (panel_title, rows)) in enumerate(zip(axes_row[0], panels, strict=True)):
-        _lines(axes, rows, y, legend=index == len(panels) - 1)
+        _lines(axes, rows, y, legend=index == len(panels) - 1, yscale=yscale)
         axes.set(title=panel_title, ylabel=ylabel)
     axes_row[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
     figure.suptitle(title)
@@ -190,13 +213,13 @@ def plot_cost_per_image(timings: Path, outputs: Sequence[Path]) -> None:
 def plot_peak_memory(timings: Path, outputs: Sequence[Path]) -> None:
     """Peak growth of anonymous memory while writing and while reading all images, against store size."""
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
-    frame["MiB"] = frame["peak_anon_bytes"].clip(lower=1) / 2**20
+    frame["MiB"] = frame["peak_anon_bytes"] / 2**20
     panels = [
         (TITLES[op], frame[(frame["operation"] == op) & (frame["cache"].isin(["none", "warm"]))])
         for op in ("store_many", "read_many")
     ]
     title = f"Peak memory: flat lines mean memory does not grow with N ({source_label(frame)})"
-    _panels(panels, "MiB", "peak memory growth (MiB)", title, outputs)
+    _panels(panels, "MiB", "peak memory growth (MiB)", title, outputs, yscale="linear")
 
 
 def plot_disk_usage(disk_usage: Path, outputs: Sequence[Path]) -> None:

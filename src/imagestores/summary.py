@@ -25,10 +25,19 @@ def _seconds(value: float) -> str:
     return "" if pd.isna(value) else f"{value:.3g}"
 
 
+def _numeric(cell: str) -> bool:
+    return cell[:1].isdigit()
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table; columns whose cells are mostly numbers are right-aligned."""
+    align = []
+    for column in range(len(header)):
+        cells = [row[column] for row in rows if row[column]]
+        align.append("---:" if cells and sum(map(_numeric, cells)) > len(cells) / 2 else "---")
     return [
         "| " + " | ".join(header) + " |",
-        "|---|" + "---:|" * (len(header) - 1),
+        "|" + "|".join(align) + "|",
         *("| " + " | ".join(row) + " |" for row in rows),
     ]
 

@@ -5,13 +5,14 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from imagestores.config import check
-from imagestores.stores import STUDY_METHODS, name_of
+from imagestores.stores import STUDY_METHODS, name_of, resolve
 
 validate(config, schema="../schemas/config.schema.yaml")
 check(config)
 
 SPECS = {name_of(spec): spec for spec in config["methods"]}
 METHODS = list(SPECS)
+FAMILY_OF = {name: resolve(spec).family for name, spec in SPECS.items()}
 PAPER_METHODS = [name for name in STUDY_METHODS if name in METHODS and config["paper"]]
 CUTOFFS = config["cutoffs"]
 FIGURES = [

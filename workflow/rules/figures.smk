@@ -17,6 +17,8 @@ rule plot_operation:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    params:
+        families=FAMILY_OF,
     script:
         "../scripts/plot.py"
 
@@ -38,6 +40,8 @@ rule plot_timings:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    params:
+        families=FAMILY_OF,
     script:
         "../scripts/plot.py"
 
@@ -57,5 +61,7 @@ rule plot_disk_usage:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    params:
+        families=FAMILY_OF,
     script:
         "../scripts/plot.py"

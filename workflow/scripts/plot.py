@@ -5,6 +5,7 @@ from pathlib import Path
 from imagestores import figures, logs
 
 logs.to_file(snakemake.log[0])
+figures.set_families(snakemake.params.families)
 outputs = [Path(output) for output in snakemake.output]
 if snakemake.rule == "plot_operation":
     figures.plot_operation(
