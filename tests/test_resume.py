@@ -12,32 +12,20 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import yaml
+from pipeline import CASES, snakemake_command, tiny_config
 
-REPO = Path(__file__).resolve().parents[1]
 # Cutoffs big enough that a timing job lasts long enough to be killed while it writes (about a second).
-TINY = {
-    "dataset": {"source": "synthetic", "size": 300, "seed": 1},
-    "cutoffs": [10, 300],
-    "methods": ["disk", "lmdb", "hdf5"],
-    "repeats": 2,
-    "random_reads": 20,
-    "paper": False,
-}
-CASES = [("store_many", "none"), ("store_one", "none")]
-CASES += [(read, cache) for read in ("read_many", "read_one", "read_random") for cache in ("warm", "cold")]
+TINY = tiny_config(dataset={"source": "synthetic", "size": 300, "seed": 1}, cutoffs=[10, 300], paper=False)
 WAIT_SECONDS = 120
 
 
 def command(*args: str) -> list[str]:
     """Snakemake on the repository's workflow and the tiny config, in the current directory."""
-    snakefile = str(REPO / "Snakefile")
-    return [sys.executable, "-m", "snakemake", "--snakefile", snakefile, "--configfile", "config.yaml", *args]
+    return snakemake_command("config.yaml", *args)
 
 
 def wait_for(condition, seconds: float, process: subprocess.Popen | None = None) -> bool:

@@ -21,16 +21,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from pipeline import REPO, snakemake_command, tiny_config
 
-REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
-TINY = {
-    "dataset": {"source": "synthetic", "size": 60, "seed": 1},
-    "cutoffs": [10, 40],
-    "methods": ["disk", "lmdb", "hdf5"],
-    "repeats": 2,
-    "random_reads": 20,
-}
+TINY = tiny_config()
 MEASURE_JOBS = {f"{method}_{cutoff}" for method in TINY["methods"] for cutoff in TINY["cutoffs"]}
 PAPER_JOBS = MEASURE_JOBS  # the tiny config keeps `paper: true`, and all three methods are the study's
 ROW = ["method", "cutoff", "operation", "cache", "repeat"]
@@ -57,8 +51,7 @@ def run(command: list[str], seconds: int, **kwargs) -> subprocess.CompletedProce
 def snakemake(workdir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """The repository's workflow run in ``workdir`` on the tiny config, as a user runs it there."""
     (workdir / "config.yaml").write_text(yaml.safe_dump(TINY))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", REPO / "Snakefile", "--configfile"]
-    return run([*command, "config.yaml", *args], RUN_SECONDS, cwd=workdir, env=env | {"CI": "1"})
+    return run(snakemake_command("config.yaml", *args), RUN_SECONDS, cwd=workdir, env=env | {"CI": "1"})
 
 
 def cluster_env(state: Path) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 from PIL import Image
+from pipeline import CASES, REPO, snakemake_command, tiny_config
 
 from imagestores.stores import METHODS, name_of
 
-REPO = Path(__file__).resolve().parents[1]
 CACHES = ("warm", "cold")
 FIGURES = (
     "store_many",
@@ -29,14 +28,12 @@ FIGURES = (
 )
 OPERATIONS = {"store_many", "store_one", "read_many", "read_one", "read_random"}
 JPEG_VARIANT = {"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg", "quality": 90}}
-TINY = {
+TINY = tiny_config(
     # auto with an address nothing listens on: the real download path fails, the run falls back to synthetic
-    "dataset": {"source": "auto", "url": "http://127.0.0.1:9/cifar-10-python.tar.gz", "size": 60, "seed": 1},
-    "cutoffs": [10, 40],
-    "methods": [*sorted(METHODS), JPEG_VARIANT],
-    "repeats": 2,
-    "random_reads": 25,
-}
+    dataset={"source": "auto", "url": "http://127.0.0.1:9/cifar-10-python.tar.gz", "size": 60, "seed": 1},
+    methods=[*sorted(METHODS), JPEG_VARIANT],
+    random_reads=25,
+)
 NAMES = [name_of(spec) for spec in TINY["methods"]]
 
 
@@ -44,8 +41,7 @@ def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedPr
     """Run the repository's workflow in ``workdir`` with ``config`` written to its config file."""
     config_file = workdir / "config.yaml"
     config_file.write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
-    command += ["--directory", str(workdir), "--configfile", str(config_file), *args]
+    command = snakemake_command(config_file, "--directory", str(workdir), *args)
     return subprocess.run(command, capture_output=True, text=True, timeout=900, env=os.environ | {"CI": "1"})
 
 
@@ -68,9 +64,7 @@ def test_fallback_to_synthetic_data_is_said_loudly(tiny_run):
 def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
     timings = pd.read_csv(tiny_run / "results" / "timings.csv", keep_default_na=False)
     counts = timings.groupby(["method", "cutoff", "operation", "cache"]).size()
-    cases = [("store_many", "none"), ("store_one", "none")]
-    cases += [(read, cache) for read in ("read_many", "read_one", "read_random") for cache in CACHES]
-    expected = {(m, c, op, cache) for m in NAMES for c in TINY["cutoffs"] for op, cache in cases}
+    expected = {(m, c, op, cache) for m in NAMES for c in TINY["cutoffs"] for op, cache in CASES}
     assert set(counts.index) == expected
     assert (counts == TINY["repeats"]).all()
     cold = timings[timings["cache"] == "cold"]

@@ -65,6 +65,10 @@ class ParquetTable(EncodedStore):
         return _ParquetReader(self.path / FILE, self.codec)
 
 
+READ_GROUPS = 4
+"""Row groups read per call: about 12 MiB of CIFAR pixels, one buffer batch of 4,096 images in order."""
+
+
 class _ParquetReader(Reader):
     def __init__(self, path: Path, codec: Codec) -> None:
         # Memory-mapping read 1,000 random images about 1.4x faster than buffered reads in one noisy run.
@@ -83,11 +87,17 @@ class _ParquetReader(Reader):
             raise IndexError(f"image ids must lie in 0..{self.starts[-1] - 1}")
         groups = np.searchsorted(self.starts, indices, side="right") - 1
         needed = np.unique(groups)
-        table = self.file.read_row_groups(needed.tolist(), columns=tables.READ_COLUMNS)
-        # Where each needed group begins in ``table``, which holds only the needed groups, in order.
-        table_starts = np.concatenate(([0], np.cumsum(np.diff(self.starts)[needed])[:-1]))
-        rows = table_starts[np.searchsorted(needed, groups)] + indices - self.starts[groups]
-        tables.fill(table, rows, images_out, labels_out, self.codec)
+        # A few row groups at a time: memory holds READ_GROUPS groups however many the ids touch (a random
+        # batch touches nearly all of them; reading them at once held 1.9 GB at 1,000,000 images).
+        for first in range(0, len(needed), READ_GROUPS):
+            chosen = needed[first : first + READ_GROUPS]
+            targets = np.flatnonzero(np.isin(groups, chosen))
+            table = self.file.read_row_groups(chosen.tolist(), columns=tables.READ_COLUMNS)
+            # Where each chosen group begins in ``table``, which holds only the chosen groups, in order.
+            table_starts = np.concatenate(([0], np.cumsum(np.diff(self.starts)[chosen])[:-1]))
+            wanted = groups[targets]
+            rows = table_starts[np.searchsorted(chosen, wanted)] + indices[targets] - self.starts[wanted]
+            tables.fill(table, rows, images_out, labels_out, self.codec, targets)
 
     def close(self) -> None:
         self.file.close()

@@ -68,9 +68,20 @@ def record_batches(
         )
 
 
-def fill(table: pa.Table, rows: np.ndarray, images_out: Images, labels_out: np.ndarray, codec: Codec) -> None:
-    """Decode ``table`` row ``rows[j]`` into ``images_out[j]`` and its label into ``labels_out[j]``."""
-    labels_out[: len(rows)] = table.column(LABEL).to_numpy()[rows]
+def fill(
+    table: pa.Table,
+    rows: np.ndarray,
+    images_out: Images,
+    labels_out: np.ndarray,
+    codec: Codec,
+    targets: np.ndarray | None = None,
+) -> None:
+    """Decode ``table`` row ``rows[j]`` into ``images_out[targets[j]]`` and its label into ``labels_out``.
+
+    ``targets`` (increasing; by default 0, 1, 2, ...) lets a reader fill its output a few groups at a time.
+    """
+    targets = np.arange(len(rows)) if targets is None else targets
+    labels_out[targets] = table.column(LABEL).to_numpy()[rows]
     chunks = table.column(IMAGE).chunks
     bounds = np.cumsum([0, *(len(chunk) for chunk in chunks)])
     which = np.searchsorted(bounds, rows, side="right") - 1
@@ -78,7 +89,9 @@ def fill(table: pa.Table, rows: np.ndarray, images_out: Images, labels_out: np.n
     splits = np.searchsorted(which[order], np.arange(1, len(chunks)))
     for number, positions in enumerate(np.split(order, splits)):
         if len(positions):
-            _fill_chunk(chunks[number], rows[positions] - bounds[number], positions, images_out, codec)
+            _fill_chunk(
+                chunks[number], rows[positions] - bounds[number], targets[positions], images_out, codec
+            )
 
 
 def _fill_chunk(
