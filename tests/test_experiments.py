@@ -29,3 +29,10 @@ def test_a_store_that_cannot_fit_refuses_to_start_saying_how_much(monkeypatch, t
     with pytest.raises(OSError, match=r"1\.0 GiB free, but 3 repeats .* up to 3\.3 GiB"):
         experiments.check_free_space(tmp_path, images, repeats=3)
     experiments.check_free_space(tmp_path, images[:1000], repeats=3)  # 34 MiB fits
+
+
+def test_gathering_only_skipped_tables_keeps_the_header(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.csv").write_text(",".join(experiments.TIMING_COLUMNS) + "\n")
+    experiments.gather([tmp_path / "a.csv", tmp_path / "b.csv"], tmp_path / "all.csv")
+    assert (tmp_path / "all.csv").read_text().strip() == ",".join(experiments.TIMING_COLUMNS)

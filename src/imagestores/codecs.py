@@ -17,24 +17,15 @@ from imagestores.errors import UnsupportedInput
 ENCODINGS = ("raw", "png", "jpeg")
 
 
-def png_unsupported_reason(image: np.ndarray) -> str | None:
-    """Why Pillow's PNG writer cannot hold ``image`` exactly, or None when it can."""
+def check_png(index: int, image: np.ndarray) -> None:
+    """Refuse an image Pillow's PNG writer cannot hold exactly, naming it."""
     channels = 1 if image.ndim == 2 else image.shape[2]
-    if image.dtype == np.uint8 and channels in (1, 3, 4):
-        return None
-    if image.dtype == np.uint16 and channels == 1:
-        return None
-    return (
-        f"PNG through Pillow stores uint8 with 1, 3 or 4 channels or single-channel uint16, "
+    if (image.dtype == np.uint8 and channels in (1, 3, 4)) or (image.dtype == np.uint16 and channels == 1):
+        return
+    raise UnsupportedInput(
+        f"image {index}: PNG through Pillow stores uint8 with 1, 3 or 4 channels or single-channel uint16, "
         f"not {image.dtype} with {channels} channels"
     )
-
-
-def check_png(index: int, image: np.ndarray) -> None:
-    """Refuse an image PNG cannot hold exactly, naming it."""
-    reason = png_unsupported_reason(image)
-    if reason is not None:
-        raise UnsupportedInput(f"image {index}: {reason}")
 
 
 def save_png(image: np.ndarray, target: io.BytesIO | str) -> None:

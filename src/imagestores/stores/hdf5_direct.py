@@ -10,15 +10,13 @@ ids that the other HDF5 stores share.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import h5py
 import numpy as np
 from h5py import h5s, h5t
 
 from imagestores.stores.base import Images, Reader, put_block, runs
 from imagestores.stores.fileio import check_ids
-from imagestores.stores.hdf5 import FILE, Hdf5Arrays
+from imagestores.stores.hdf5 import FILE, Hdf5Arrays, _Hdf5Reader
 
 
 def read_rows(dataset: h5py.Dataset, indices: np.ndarray, out: Images) -> None:
@@ -80,15 +78,9 @@ class Hdf5Direct(Hdf5Arrays):
         return _DirectReader(self.path / FILE)
 
 
-class _DirectReader(Reader):
-    def __init__(self, path: Path) -> None:
-        self.file = h5py.File(path, "r")
-        self.images = self.file["images"]
-        self.labels = self.file["meta"]
+class _DirectReader(_Hdf5Reader):
+    """The study's reader, opened and closed the same way, but reading straight into the caller's buffer."""
 
     def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         read_rows(self.images, indices, images_out)
         labels_out[: len(indices)] = read_points(self.labels, indices)
-
-    def close(self) -> None:
-        self.file.close()
