@@ -33,6 +33,27 @@ def images_and_labels(count: int = 40):
     return rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8), np.arange(count, dtype=np.int64) % 10
 
 
+def prepared(tmp_path, images, labels):
+    """A data directory as the prepare_dataset rule leaves it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    np.save(data / "images.npy", images)
+    np.save(data / "labels.npy", labels)
+    (data / "dataset.json").write_text(json.dumps({"source": "synthetic"}))
+    return data
+
+
+def settings(tmp_path):
+    """measure_job's settings for a quick run that keeps its store under ``tmp_path``."""
+    return {
+        "repeats": 1,
+        "random_reads": 5,
+        "caches": ["warm"],
+        "drop_caches": False,
+        "stores": {"root": str(tmp_path / "stores"), "keep": True},
+    }
+
+
 def test_a_reader_returning_wrong_images_fails_the_measurement(tmp_path):
     images, labels = images_and_labels()
     broken = Method("off_by_one", f"{__name__}:OffByOne", "arrays", "a deliberately wrong reader")
@@ -75,22 +96,26 @@ def test_a_lossy_store_within_tolerance_passes_and_a_wrong_one_does_not(tmp_path
 
 def test_a_method_that_cannot_hold_the_data_is_skipped_with_its_reason(tmp_path):
     """uint16 images in a JPEG variant: no timings, and the disk-usage row says why."""
-    data = tmp_path / "data"
-    data.mkdir()
-    np.save(data / "images.npy", np.zeros((20, 8, 8, 3), dtype=np.uint16))
-    np.save(data / "labels.npy", np.zeros(20, dtype=np.uint8))
-    (data / "dataset.json").write_text(json.dumps({"source": "synthetic"}))
+    data = prepared(tmp_path, np.zeros((20, 8, 8, 3), dtype=np.uint16), np.zeros(20, dtype=np.uint8))
     spec = {"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg"}}
-    settings = {
-        "repeats": 1,
-        "random_reads": 5,
-        "caches": ["warm"],
-        "drop_caches": False,
-        "stores": {"root": str(tmp_path / "stores"), "keep": True},
-    }
     timings, usage = tmp_path / "timings.csv", tmp_path / "usage.csv"
-    experiments.measure_job(spec, data, 20, settings, timings, usage)
+    experiments.measure_job(spec, data, 20, settings(tmp_path), timings, usage)
     assert pd.read_csv(timings).empty
     row = pd.read_csv(usage).iloc[0]
     assert row["method"] == "parquet_jpeg" and "JPEG stores uint8" in row["note"]
     assert not (tmp_path / "stores" / "parquet_jpeg" / "20").exists()
+
+
+def test_every_row_carries_the_peak_memory_of_its_operation_measured_apart(tmp_path):
+    """The study's LMDB holds every written image in its one transaction, and read_many fills one buffer of
+    all 2,000 images: both must show at least those bytes. Only the kept store is left behind."""
+    count = 2000
+    images, labels = images_and_labels(count)
+    data = prepared(tmp_path, images, labels)
+    timings = tmp_path / "timings.csv"
+    experiments.measure_job("lmdb", data, count, settings(tmp_path), timings, tmp_path / "usage.csv")
+    peaks = pd.read_csv(timings).groupby("operation")["peak_anon_bytes"].max()
+    assert set(peaks.index) == set(bench.OPERATIONS)
+    assert peaks["store_many"] >= images.nbytes and peaks["read_many"] >= images.nbytes
+    assert peaks["store_one"] < images.nbytes
+    assert [path.name for path in (tmp_path / "stores" / "lmdb").iterdir()] == [str(count)]

@@ -2,16 +2,16 @@
 
 Every measurement is taken here with ``time.perf_counter_ns`` around exactly the store's work: buffers are
 allocated and touched before the clock starts, verification runs while the clock is stopped, and each
-case has an untimed warm-up before its repeats. The warm-up is also where peak memory is sampled, so the
-sampler never runs during a timed repeat. Reads are timed from a warm page cache and, after evicting the
-store's files and checking that they are gone, from a cold one.
+case has an untimed warm-up before its repeats. Reads are timed from a warm page cache and, after evicting
+the store's files and checking that they are gone, from a cold one. Peak memory is not measured here: each
+operation runs once more in a fresh interpreter for it (``operation_run``, imagestores.memory).
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -21,7 +21,6 @@ import numpy as np
 
 from imagestores import cache
 from imagestores.machine import memory_copy_bandwidth
-from imagestores.memory import PeakMemory
 from imagestores.stats import check_physical
 from imagestores.stores import Method
 from imagestores.stores.base import Images, batches
@@ -60,8 +59,6 @@ class Measurement:
     seconds: float
     images: int
     bytes: int
-    peak_anon_bytes: int
-    """Growth of anonymous memory during the operation's untimed, sampled run (see imagestores.memory)."""
     eviction: str = ""
     """For cold reads: how the store was evicted, and ``not verified`` when pages stayed resident."""
 
@@ -155,16 +152,14 @@ def time_writes(
 
     Every repeat writes a new store into ``scratch``; the last complete ``store_many`` store is moved to
     ``keep``. Repeats are removed only after all are timed, because creating many files right after
-    deleting many is slower and would bias later repeats. Peak memory is sampled in one more, untimed
-    write of each case, after the timed ones.
+    deleting many is slower and would bias later repeats.
     """
     fresh(scratch).mkdir(parents=True)
     count = len(images)
-    one = int(random_indices(count, 1)[0])
     warmup = min(count, WARMUP_WRITE_IMAGES)
     method.store(scratch / "warmup-many").write(images[:warmup], labels[:warmup])
     results = []
-    for operation, chosen in (("store_many", slice(0, count)), ("store_one", slice(one, one + 1))):
+    for operation, chosen in write_cases(count).items():
         subset, subset_labels = images[chosen], labels[chosen]
         method.store(scratch / f"warmup-{operation}").write(subset[:1], subset_labels[:1])
         timed = []
@@ -174,17 +169,54 @@ def time_writes(
             with watch.running():
                 store.write(subset, subset_labels)
             timed.append((repeat, watch.seconds))
-        with PeakMemory() as peak:
-            method.store(scratch / f"{operation}-memory").write(subset, subset_labels)
         moved = image_bytes(images, range(chosen.start, chosen.stop))
         results += [
-            Measurement(operation, "none", repeat, seconds, len(subset), moved, peak.growth_bytes)
-            for repeat, seconds in timed
+            Measurement(operation, "none", repeat, seconds, len(subset), moved) for repeat, seconds in timed
         ]
     fresh(keep).parent.mkdir(parents=True, exist_ok=True)
     (scratch / f"store_many-{repeats - 1}").rename(keep)
     shutil.rmtree(scratch)
     return results
+
+
+def random_indices(count: int, sample: int) -> np.ndarray:
+    """``sample`` distinct ids below ``count`` in a seeded shuffled order, as a training loop reads them."""
+    return np.random.default_rng(SEED).permutation(count)[: min(sample, count)]
+
+
+def write_cases(count: int) -> dict[str, slice]:
+    """The images each write operation stores: all of them, or one chosen at random (seeded)."""
+    one = int(random_indices(count, 1)[0])
+    return {"store_many": slice(0, count), "store_one": slice(one, one + 1)}
+
+
+def read_cases(count: int, random_reads: int) -> dict[str, np.ndarray]:
+    """The images each read operation reads: all in order, one, or ``random_reads`` shuffled ones."""
+    return {
+        "read_many": np.arange(count),
+        "read_one": random_indices(count, 1),
+        "read_random": random_indices(count, random_reads),
+    }
+
+
+OPERATIONS = (*write_cases(1), *read_cases(1, 1))
+"""Every measured operation, in the order they run."""
+
+
+def operation_run(
+    method: Method, operation: str, images: Images, labels: np.ndarray, store: Path, random_reads: int
+) -> Callable[[], object]:
+    """One untimed run of ``operation``, ready to call: a write of a new ``store``, or a read of ``store``.
+
+    Reads verify what they read, as the timed ones do.
+    """
+    count = len(images)
+    if operation in (writes := write_cases(count)):
+        chosen = writes[operation]
+        return partial(method.store(store).write, images[chosen], labels[chosen])
+    if operation == "read_many":
+        return partial(read_all, method, store, images, labels)
+    return partial(read_some, method, store, images, labels, read_cases(count, random_reads)[operation])
 
 
 def read_all(method: Method, store_path: Path, images: Images, labels: np.ndarray) -> float:
@@ -222,11 +254,6 @@ def read_some(
     return watch.seconds
 
 
-def random_indices(count: int, sample: int) -> np.ndarray:
-    """``sample`` distinct ids below ``count`` in a seeded shuffled order, as a training loop reads them."""
-    return np.random.default_rng(SEED).permutation(count)[: min(sample, count)]
-
-
 def time_reads(
     method: Method,
     store_path: Path,
@@ -250,28 +277,16 @@ def time_reads(
     floor = physical_floor_bandwidth() if floor_bandwidth is None else floor_bandwidth
     files = cache.store_files(store_path)
     results = []
-    for operation, indices in (
-        ("read_many", np.arange(count)),
-        ("read_one", random_indices(count, 1)),
-        ("read_random", random_indices(count, random_reads)),
-    ):
-        if operation == "read_many":
-            read = partial(read_all, method, store_path, images, labels)
-        else:
-            read = partial(read_some, method, store_path, images, labels, indices)
-        with PeakMemory() as peak:
-            read()
+    for operation, indices in read_cases(count, random_reads).items():
+        read = operation_run(method, operation, images, labels, store_path, random_reads)
+        read()  # warm-up: verifies the whole store and, for read_many, brings it into the page cache
         moved = image_bytes(images, indices)
         for state in caches:
             for repeat in range(repeats):
                 eviction = describe(cache.evict_and_verify(files, drop_caches)) if state == "cold" else ""
                 seconds = read()
                 check_physical(seconds, moved, floor)
-                results.append(
-                    Measurement(
-                        operation, state, repeat, seconds, len(indices), moved, peak.growth_bytes, eviction
-                    )
-                )
+                results.append(Measurement(operation, state, repeat, seconds, len(indices), moved, eviction))
     return results
 
 
@@ -298,7 +313,7 @@ def time_paper(method: Method, images: Images, labels: np.ndarray, scratch: Path
         with watch.running():
             method.store(path).write(images[: len(chosen)], labels[: len(chosen)])
         moved = image_bytes(images, chosen)
-        results.append(Measurement(f"store_{operation}", "none", 0, watch.seconds, len(chosen), moved, 0))
+        results.append(Measurement(f"store_{operation}", "none", 0, watch.seconds, len(chosen), moved))
         watch = Stopwatch()
         with watch.running():
             got = allocate(images, chosen)
@@ -306,6 +321,6 @@ def time_paper(method: Method, images: Images, labels: np.ndarray, scratch: Path
             with method.store(path).open() as reader:
                 reader.read_into(chosen, got, labels_got)
         verify(method, got, labels_got, images, labels, chosen)
-        results.append(Measurement(f"read_{operation}", "warm", 0, watch.seconds, len(chosen), moved, 0))
+        results.append(Measurement(f"read_{operation}", "warm", 0, watch.seconds, len(chosen), moved))
     shutil.rmtree(scratch)
     return results

@@ -13,7 +13,7 @@ import re
 import shutil
 import socket
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, fields
 from importlib.metadata import requires
 from pathlib import Path
@@ -24,12 +24,21 @@ import pandas as pd
 
 from imagestores import bench
 from imagestores.machine import environment_record
+from imagestores.memory import peak_in_fresh_process
 from imagestores.stores import MethodSpec, UnsupportedInput, resolve
 
 log = logging.getLogger(__name__)
 
 MEASUREMENT_COLUMNS = [field.name for field in fields(bench.Measurement)]
-TIMING_COLUMNS = ["method", "cutoff", *MEASUREMENT_COLUMNS, "source", "host"]
+TIMING_COLUMNS = [
+    "method",
+    "cutoff",
+    *MEASUREMENT_COLUMNS[: MEASUREMENT_COLUMNS.index("eviction")],
+    "peak_anon_bytes",
+    "eviction",
+    "source",
+    "host",
+]
 DISK_COLUMNS = ["method", "cutoff", "allocated_bytes", "apparent_bytes", "files", "source", "note"]
 
 
@@ -43,11 +52,20 @@ def load_source(data_dir: Path, cutoff: int) -> tuple[np.ndarray, np.ndarray, st
     return images[:cutoff], labels, source
 
 
-def write_table(rows: list[bench.Measurement], method: str, cutoff: int, source: str, out: Path) -> None:
-    """One row per timed repeat, with what was stored, the data source and the host it ran on."""
+def write_table(
+    rows: list[bench.Measurement],
+    method: str,
+    cutoff: int,
+    source: str,
+    out: Path,
+    peaks: Mapping[str, int] | None = None,
+) -> None:
+    """One row per timed repeat, with what was stored, the operation's peak memory (``peaks``, empty when
+    not measured), the data source and the host it ran on."""
     frame = pd.DataFrame([asdict(row) for row in rows], columns=MEASUREMENT_COLUMNS)
     frame.insert(0, "method", method)
     frame.insert(1, "cutoff", cutoff)
+    frame["peak_anon_bytes"] = frame["operation"].map(peaks or {}).astype("Int64")
     frame["source"] = source
     frame["host"] = socket.gethostname()
     frame[TIMING_COLUMNS].to_csv(out, index=False)
@@ -116,7 +134,7 @@ def measure_job(
     is removed first, never trusted. ``settings`` holds the config's ``repeats``, ``random_reads``,
     ``caches`` and ``drop_caches``.
     """
-    method = resolve(method)
+    spec, method = method, resolve(method)
     images, labels, source = load_source(data_dir, cutoff)
     root = store_root(settings["stores"]["root"]) / method.name
     store = root / str(cutoff)
@@ -147,10 +165,34 @@ def measure_job(
         settings["drop_caches"],
     )
     usage |= disk_usage(store)
+    log.info("measuring peak memory of every operation of %s, each in a fresh interpreter", method.name)
+    bench.fresh(scratch).mkdir(parents=True)
+    writes = bench.write_cases(cutoff)
+    peaks = {
+        operation: peak_in_fresh_process(
+            f"{__name__}:operation_run",
+            method=spec,
+            data_dir=str(data_dir),
+            cutoff=cutoff,
+            operation=operation,
+            store=str(scratch / operation if operation in writes else store),
+            random_reads=settings["random_reads"],
+        )
+        for operation in bench.OPERATIONS
+    }
+    shutil.rmtree(scratch)
     if not settings["stores"]["keep"]:
         shutil.rmtree(store)
-    write_table(rows, method.name, cutoff, source, timings_out)
+    write_table(rows, method.name, cutoff, source, timings_out, peaks)
     pd.DataFrame([usage], columns=DISK_COLUMNS).to_csv(disk_usage_out, index=False)
+
+
+def operation_run(
+    method: MethodSpec, data_dir: str, cutoff: int, operation: str, store: str, random_reads: int
+) -> Callable[[], object]:
+    """Set up one operation of measure_job on the prepared data, for a fresh interpreter to measure."""
+    images, labels, _ = load_source(Path(data_dir), cutoff)
+    return bench.operation_run(resolve(method), operation, images, labels, Path(store), random_reads)
 
 
 def gather(tables: Sequence[Path], out: Path) -> None:

@@ -1,0 +1,53 @@
+"""Peak memory counts what an operation allocates, and only that, in a fresh interpreter."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imagestores.memory import SAMPLE_SECONDS, MemoryRunFailed, PeakMemory, peak_in_fresh_process
+
+MiB = 2**20
+
+
+def allocating(setup_mib: int, work_mib: int):
+    """Set-up that holds ``setup_mib`` (not to be counted), work that touches ``work_mib`` (to be counted)."""
+    held = [np.ones(setup_mib * MiB, dtype=np.uint8)]
+
+    def work() -> None:
+        held.append(np.ones(work_mib * MiB, dtype=np.uint8))  # still held at the last sample
+
+    return work
+
+
+def failing():
+    raise ValueError("the set-up of this operation is broken")
+
+
+@pytest.fixture
+def importable_tests(monkeypatch):
+    """Let the child interpreter import this module."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent), prepend=os.pathsep)
+
+
+def test_peak_memory_sees_an_allocation_freed_before_the_end():
+    with PeakMemory() as peak:
+        block = np.ones(48 * MiB, dtype=np.uint8)
+        time.sleep(20 * SAMPLE_SECONDS)
+        del block
+    assert 48 * MiB <= peak.growth_bytes < 64 * MiB
+
+
+def test_a_fresh_process_counts_the_work_and_not_its_set_up(importable_tests):
+    growth = peak_in_fresh_process(f"{__name__.rpartition('.')[2]}:allocating", setup_mib=96, work_mib=32)
+    assert 32 * MiB <= growth < 48 * MiB
+
+
+def test_a_failing_memory_run_raises_with_the_child_s_error(importable_tests):
+    with pytest.raises(MemoryRunFailed, match="set-up of this operation is broken"):
+        peak_in_fresh_process(f"{__name__.rpartition('.')[2]}:failing")
