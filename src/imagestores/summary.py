@@ -63,8 +63,28 @@ def method_table(summary: pd.DataFrame, disk_usage: pd.DataFrame, cutoff: int) -
             cells.append(f"{_seconds(row['median_s'])} ({_seconds(row['iqr_s'])})")
         cells.append(f"{usage.loc[method, 'allocated_bytes'] / 2**20:,.1f}")
         cells.append(f"{int(usage.loc[method, 'files']):,}")
-        cells.append(f"{at_cutoff.loc[method, 'peak_anon_bytes'].max() / 2**20:,.1f}")
+        cells.append(_mib(at_cutoff.loc[method, "peak_anon_bytes"].max()))
         rows.append(cells)
+    return _table(header, rows)
+
+
+def _mib(value: float) -> str:
+    return "" if pd.isna(value) else f"{value / 2**20:,.1f}"
+
+
+def memory_table(summary: pd.DataFrame) -> list[str]:
+    """Peak memory (MiB) of writing and of reading per method at every store size: flat rows scale."""
+    kind = summary["operation"].str.startswith("store").map({True: "write", False: "read"})
+    peaks = summary.assign(kind=kind).groupby(["method", "cutoff", "kind"])["peak_anon_bytes"].max()
+    cutoffs = sorted(summary["cutoff"].unique())
+    header = ["method", *(f"{kind} at {cutoff:,}" for cutoff in cutoffs for kind in ("write", "read"))]
+    rows = [
+        [
+            method,
+            *(_mib(peaks.get((method, cutoff, kind))) for cutoff in cutoffs for kind in ("write", "read")),
+        ]
+        for method in summary["method"].unique()
+    ]
     return _table(header, rows)
 
 
@@ -148,6 +168,14 @@ def markdown(
         *method_table(summary, disk_usage, cutoff),
         "",
         *([f"Lossy (checked by PSNR, not equality): {', '.join(lossy)}.", ""] if lossy else []),
+        "## Peak memory at every size",
+        "",
+        "The largest growth of anonymous memory (MiB) while writing (store_many, store_one) and reading "
+        "(read_many, read_one, read_random), each operation run once in a fresh process. A row that stays "
+        "flat as the store grows needs no more memory for more images.",
+        "",
+        *memory_table(summary),
+        "",
         "## Machine",
         "",
         *machine_lines(environment),
