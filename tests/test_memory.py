@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_stores import read_back
 
 from imagestores.memory import SAMPLE_SECONDS, MemoryRunFailed, PeakMemory, peak_in_fresh_process
+from imagestores.stores import get
 
 MiB = 2**20
 
@@ -22,6 +25,15 @@ def allocating(setup_mib: int, work_mib: int):
         held.append(np.ones(work_mib * MiB, dtype=np.uint8))  # still held at the last sample
 
     return work
+
+
+def tiny_images(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` one-pixel images and distinct labels: the index is most of what a store keeps per image."""
+    return np.arange(count, dtype=np.uint8).reshape(count, 1, 1, 1), np.arange(count, dtype=np.int64)
+
+
+def writing_tiny_images(method: str, count: int, store: str, options: dict):
+    return partial(get(method).store_class()(store, **options).write, *tiny_images(count))
 
 
 def failing():
@@ -46,6 +58,28 @@ def test_peak_memory_sees_an_allocation_freed_before_the_end():
 def test_a_fresh_process_counts_the_work_and_not_its_set_up(importable_tests):
     growth = peak_in_fresh_process(f"{__name__.rpartition('.')[2]}:allocating", setup_mib=96, work_mib=32)
     assert 32 * MiB <= growth < 48 * MiB
+
+
+@pytest.mark.parametrize(("method", "options"), [("chunks_seek", {}), ("webdataset", {"shard_samples": 100})])
+def test_a_sharded_write_streams_its_index_to_disk(importable_tests, tmp_path, method, options):
+    """Held in memory until the end, the index of 200,000 images would be over 7 MiB; batches are not.
+
+    Small shards, because ``tarfile`` keeps every member of the shard it writes in memory.
+    """
+    count = 200_000
+    index_bytes = count * (36 if method == "webdataset" else 44)
+    store = tmp_path / "store"
+    growth = peak_in_fresh_process(
+        f"{__name__.rpartition('.')[2]}:writing_tiny_images",
+        method=method,
+        count=count,
+        store=str(store),
+        options=options,
+    )
+    assert growth < index_bytes / 3
+    images, labels = tiny_images(count)
+    got, labels_got = read_back(method, store, images, labels, np.arange(count))
+    assert (got == images).all() and (labels_got == labels).all()
 
 
 def test_a_failing_memory_run_raises_with_the_child_s_error(importable_tests):

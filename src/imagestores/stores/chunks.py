@@ -88,21 +88,22 @@ class ChunkStore(EncodedStore):
         self.compress = compress
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
-        index = np.zeros(len(images), dtype=index_dtype(labels.dtype))
-        index["label"] = labels
-        with _ChunkWriter(self.path, self.chunk_bytes) as writer:
+        dtype = index_dtype(labels.dtype)
+        # Each batch's index rows are appended to the file at once, so memory does not grow with N.
+        with _ChunkWriter(self.path, self.chunk_bytes) as writer, open(self.path / INDEX, "wb") as index:
             for part in batches(len(images)):
                 block = images[part]
-                rows = index[part]
+                rows = np.zeros(len(block), dtype=dtype)
+                rows["label"] = labels[part]
                 data, rows["length"] = self._encode(block)
                 rows["chunk"], rows["offset"] = writer.append(data, rows["length"].tolist())
                 _describe(rows, block)
-        index.tofile(self.path / INDEX)
+                rows.tofile(index)
         meta = {
             "encoding": self.codec.name,
             "compress": self.compress,
             "chunk_bytes": self.chunk_bytes,
-            "index_dtype": index.dtype.descr,
+            "index_dtype": dtype.descr,
         }
         (self.path / META).write_text(json.dumps(meta))
 

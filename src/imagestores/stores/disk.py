@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from imagestores.codecs import check_png, decode_into, save_png
-from imagestores.stores.base import Images, Reader, Store
+from imagestores.stores.base import Images, Reader, Store, batches
 
 LABELS = "labels.csv"
 
@@ -23,7 +23,9 @@ class PngFiles(Store):
         for index in range(len(images)):
             save_png(images[index], str(self.path / f"{index}.png"))
         with open(self.path / LABELS, "w", newline="") as file:
-            csv.writer(file).writerows([label] for label in labels.tolist())
+            writer = csv.writer(file)
+            for part in batches(len(labels)):
+                writer.writerows([label] for label in labels[part].tolist())
 
     def open(self) -> Reader:
         return _PngReader(self.path)
@@ -33,7 +35,7 @@ class _PngReader(Reader):
     def __init__(self, path: Path) -> None:
         self.path = path
         with open(path / LABELS, newline="") as file:
-            self.labels = np.array([int(row[0]) for row in csv.reader(file)])
+            self.labels = np.fromiter((int(row[0]) for row in csv.reader(file)), dtype=np.int64)
 
     def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         for position, index in enumerate(indices.tolist()):

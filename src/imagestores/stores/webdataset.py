@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import webdataset
 
-from imagestores.stores.base import EncodedStore, Images, Reader, runs
+from imagestores.stores.base import EncodedStore, Images, Reader, batches, runs
 
 SHARD = "shard-%06d.tar"
 """Shard file names, in the %-pattern that ``ShardWriter`` takes."""
@@ -62,7 +62,10 @@ class WebDatasetShards(EncodedStore):
         self.extension = EXTENSIONS[self.codec.name]
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
-        index = np.zeros(len(images), dtype=INDEX_DTYPE)
+        # Mapped from its file, so the index is written back as it fills and memory does not grow with N.
+        index = np.lib.format.open_memmap(
+            self.path / INDEX, mode="w+", dtype=INDEX_DTYPE, shape=(len(images),)
+        )
         with webdataset.ShardWriter(
             str(self.path).replace("%", "%%") + "/" + SHARD,
             maxcount=self.shard_samples,
@@ -70,11 +73,12 @@ class WebDatasetShards(EncodedStore):
             post=lambda name: index_shard(Path(name), index),
             mtime=MTIME,
         ) as writer:
-            for number, label in enumerate(labels.tolist()):
-                writer.write(
-                    {"__key__": key(number), self.extension: self.payload(images[number]), "cls": label}
-                )
-        np.save(self.path / INDEX, index)
+            for part in batches(len(labels)):
+                for number, label in enumerate(labels[part].tolist(), part.start):
+                    writer.write(
+                        {"__key__": key(number), self.extension: self.payload(images[number]), "cls": label}
+                    )
+        index.flush()
 
     def payload(self, image: np.ndarray) -> bytes | np.ndarray:
         """What goes in the image member: encoded bytes, or the array for webdataset's own .npy encoder."""
