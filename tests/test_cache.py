@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from imagestores import cache
-from imagestores.cache import evict, evict_and_verify, resident_bytes, store_files
-from imagestores.machine import filesystem
+from imagestores.measure import cache
+from imagestores.measure.cache import evict, evict_and_verify, resident_bytes, store_files
+from imagestores.measure.machine import filesystem
 
 SIZE = 8 * 2**20
 MIB = 2**20

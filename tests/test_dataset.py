@@ -1,4 +1,4 @@
-"""Tests of imagestores.dataset on a small CIFAR-format archive served over local HTTP, and its generator."""
+"""Tests of imagestores.data on a small CIFAR-format archive served over local HTTP, and its generator."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import pytest
 import requests
 from PIL import Image
 
-from imagestores import dataset
+from imagestores.data import cifar10, prepare, synthetic
 
 PER_BATCH = 4
 BASE = 5 * PER_BATCH
@@ -125,17 +125,17 @@ def closed_port_url() -> str:
 
 
 def test_error_types_fit_callers_expectations():
-    assert issubclass(dataset.ChecksumError, ValueError)
-    assert issubclass(dataset.NetworkUnavailable, OSError)
+    assert issubclass(cifar10.ChecksumError, ValueError)
+    assert issubclass(cifar10.NetworkUnavailable, OSError)
 
 
 def test_fetch_downloads_verifies_and_reuses(archive: Path, server: dict, tmp_path: Path):
     before = server["gets"][f"/{archive.name}"]
-    path = dataset.fetch_archive(server["url"], md5_of(archive), tmp_path / "resources")
+    path = cifar10.fetch_archive(server["url"], md5_of(archive), tmp_path / "resources")
     assert path == tmp_path / "resources" / "cifar-10-python.tar.gz"
     assert path.read_bytes() == archive.read_bytes()
     assert server["gets"][f"/{archive.name}"] == before + 1
-    again = dataset.fetch_archive(server["url"], md5_of(archive), tmp_path / "resources")
+    again = cifar10.fetch_archive(server["url"], md5_of(archive), tmp_path / "resources")
     assert again == path
     assert server["gets"][f"/{archive.name}"] == before + 1
     assert os.listdir(tmp_path / "resources") == ["cifar-10-python.tar.gz"]
@@ -143,14 +143,14 @@ def test_fetch_downloads_verifies_and_reuses(archive: Path, server: dict, tmp_pa
 
 def test_fetch_reuses_a_verified_file_without_network(archive: Path, closed_port_url: str, tmp_path: Path):
     (tmp_path / "cifar-10-python.tar.gz").write_bytes(archive.read_bytes())
-    assert dataset.fetch_archive(closed_port_url, md5_of(archive), tmp_path) == tmp_path / archive.name
+    assert cifar10.fetch_archive(closed_port_url, md5_of(archive), tmp_path) == tmp_path / archive.name
 
 
 def test_fetch_checksum_mismatch_keeps_nothing(archive: Path, server: dict, tmp_path: Path):
     actual = md5_of(archive.parent / "corrupt.tar.gz")
     expected = md5_of(archive)
-    with pytest.raises(dataset.ChecksumError) as raised:
-        dataset.fetch_archive(server["corrupt"], expected, tmp_path)
+    with pytest.raises(cifar10.ChecksumError) as raised:
+        cifar10.fetch_archive(server["corrupt"], expected, tmp_path)
     message = str(raised.value)
     assert server["corrupt"] in message and expected in message and actual in message
     assert "not kept" in message and "dataset.url" in message
@@ -158,7 +158,7 @@ def test_fetch_checksum_mismatch_keeps_nothing(archive: Path, server: dict, tmp_
 
 
 def test_fetch_file_url(archive: Path, tmp_path: Path):
-    path = dataset.fetch_archive(archive.as_uri(), md5_of(archive), tmp_path)
+    path = cifar10.fetch_archive(archive.as_uri(), md5_of(archive), tmp_path)
     assert path == tmp_path / "cifar-10-python.tar.gz"
     assert path.read_bytes() == archive.read_bytes()
 
@@ -166,19 +166,19 @@ def test_fetch_file_url(archive: Path, tmp_path: Path):
 def test_fetch_file_url_is_verified_too(archive: Path, tmp_path: Path):
     corrupt = tmp_path / "truncated.tar.gz"
     corrupt.write_bytes(archive.read_bytes()[:-1])
-    with pytest.raises(dataset.ChecksumError, match=md5_of(corrupt)):
-        dataset.fetch_archive(corrupt.as_uri(), md5_of(archive), tmp_path / "res")
+    with pytest.raises(cifar10.ChecksumError, match=md5_of(corrupt)):
+        cifar10.fetch_archive(corrupt.as_uri(), md5_of(archive), tmp_path / "res")
     assert os.listdir(tmp_path / "res") == []
 
 
 def test_fetch_missing_local_file_names_it(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match=r"no-such\.tar\.gz"):
-        dataset.fetch_archive((tmp_path / "no-such.tar.gz").as_uri(), dataset.CIFAR10_MD5, tmp_path / "res")
+        cifar10.fetch_archive((tmp_path / "no-such.tar.gz").as_uri(), cifar10.CIFAR10_MD5, tmp_path / "res")
 
 
 def test_fetch_unreachable_host_is_network_unavailable(closed_port_url: str, tmp_path: Path):
-    with pytest.raises(dataset.NetworkUnavailable) as raised:
-        dataset.fetch_archive(closed_port_url, dataset.CIFAR10_MD5, tmp_path)
+    with pytest.raises(cifar10.NetworkUnavailable) as raised:
+        cifar10.fetch_archive(closed_port_url, cifar10.CIFAR10_MD5, tmp_path)
     message = str(raised.value)
     assert closed_port_url in message
     assert "dataset.url: file:///path/to/cifar-10-python.tar.gz" in message
@@ -188,11 +188,11 @@ def test_fetch_unreachable_host_is_network_unavailable(closed_port_url: str, tmp
 
 def test_fetch_http_error_is_not_network_unavailable(server: dict, tmp_path: Path):
     with pytest.raises(requests.exceptions.HTTPError, match="404"):
-        dataset.fetch_archive(f"{server['base']}/missing.tar.gz", dataset.CIFAR10_MD5, tmp_path)
+        cifar10.fetch_archive(f"{server['base']}/missing.tar.gz", cifar10.CIFAR10_MD5, tmp_path)
 
 
 def test_read_cifar10_order_and_rgb(archive: Path):
-    images, labels = dataset.read_cifar10(archive)
+    images, labels = cifar10.read_cifar10(archive)
     assert images.shape == (BASE, 32, 32, 3) and images.dtype == np.uint8
     assert labels.dtype == np.uint8
     assert labels.tolist() == [label for batch in range(1, 6) for label in batch_labels(batch)]
@@ -209,7 +209,7 @@ def test_read_cifar10_order_and_rgb(archive: Path):
 def test_read_cifar10_missing_batches(tmp_path: Path):
     archive = write_tar(tmp_path / "partial.tar.gz", cifar_members(batches=(1, 2, 4, 5)))
     with pytest.raises(ValueError, match=r"partial\.tar\.gz lacks cifar-10-batches-py/data_batch_3"):
-        dataset.read_cifar10(archive)
+        cifar10.read_cifar10(archive)
 
 
 @pytest.mark.parametrize("kind", ["parent", "absolute", "symlink"])
@@ -229,7 +229,7 @@ def test_read_cifar10_refuses_members_leading_outside(kind: str, tmp_path: Path)
         bad = (info, None)
     archive = write_tar(home / "evil.tar.gz", [*cifar_members(), bad])
     with pytest.raises(ValueError, match="refusing to extract member") as raised:
-        dataset.read_cifar10(archive)
+        cifar10.read_cifar10(archive)
     assert str(archive) in str(raised.value) and repr(name) in str(raised.value)
     assert isinstance(raised.value.__cause__, tarfile.FilterError)
     assert sorted(os.listdir(tmp_path)) == ["home"]
@@ -259,7 +259,7 @@ def test_safe_unpickle_refuses_code(make, refused: str, tmp_path: Path):
     payload = pickle.dumps({b"data": make(marker)}, protocol=2)
     # Protocol 2 writes Python 2 module names (commands, __builtin__); the message names what is written.
     with pytest.raises(pickle.UnpicklingError, match=rf"refusing to load global \w+\.{refused}:"):
-        dataset.safe_unpickle(io.BytesIO(payload))
+        cifar10.safe_unpickle(io.BytesIO(payload))
     assert not marker.exists()
     pickle.loads(payload)  # control: the payload is live, so only the restriction kept it from running
     assert marker.exists()
@@ -268,7 +268,7 @@ def test_safe_unpickle_refuses_code(make, refused: str, tmp_path: Path):
 def test_safe_unpickle_refuses_other_codecs():
     payload = pickle.dumps(Reduces(codecs.encode, "text", "rot13"), protocol=2)
     with pytest.raises(pickle.UnpicklingError, match="rot13"):
-        dataset.safe_unpickle(io.BytesIO(payload))
+        cifar10.safe_unpickle(io.BytesIO(payload))
 
 
 def test_safe_unpickle_loads_numpy_batches():
@@ -279,7 +279,7 @@ def test_safe_unpickle_loads_numpy_batches():
     for raw in (payload, old_numpy):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            loaded = dataset.safe_unpickle(io.BytesIO(raw))
+            loaded = cifar10.safe_unpickle(io.BytesIO(raw))
         assert loaded[b"labels"] == [3, 4] and loaded[b"batch_label"] == b"x"
         np.testing.assert_array_equal(loaded[b"data"], data)
         assert loaded[b"data"].dtype == np.uint8
@@ -294,9 +294,9 @@ def read_prepared(out_dir: Path) -> tuple[np.ndarray, np.ndarray, dict]:
 def test_prepare_cifar10_repeats_base_set(
     size: int, archive: Path, server: dict, tmp_path: Path, monkeypatch
 ):
-    monkeypatch.setattr(dataset, "WRITE_BATCH", 6)
-    base_images, base_labels = dataset.read_cifar10(archive)
-    meta = dataset.prepare(
+    monkeypatch.setattr(prepare, "WRITE_BATCH", 6)
+    base_images, base_labels = cifar10.read_cifar10(archive)
+    meta = prepare.prepare(
         "cifar10", size, tmp_path / "data", tmp_path / "res", url=server["url"], md5=md5_of(archive)
     )
     images, labels, written = read_prepared(tmp_path / "data")
@@ -320,14 +320,14 @@ def test_prepare_cifar10_repeats_base_set(
 
 
 def test_prepare_auto_falls_back_to_synthetic_without_network(closed_port_url: str, tmp_path: Path, caplog):
-    with caplog.at_level(logging.WARNING, logger="imagestores.dataset"):
-        meta = dataset.prepare("auto", 10, tmp_path / "data", tmp_path / "res", url=closed_port_url, seed=3)
+    with caplog.at_level(logging.WARNING, logger="imagestores.data.prepare"):
+        meta = prepare.prepare("auto", 10, tmp_path / "data", tmp_path / "res", url=closed_port_url, seed=3)
     images, labels, written = read_prepared(tmp_path / "data")
     assert written == meta
     assert written["source"] == "synthetic" and written["requested_source"] == "auto"
     assert written["base_size"] == 10 and written["seed"] == 3
     assert closed_port_url in written["fallback_reason"]
-    expected_images, expected_labels = dataset.synthetic_images(0, 10, seed=3)
+    expected_images, expected_labels = synthetic.synthetic_images(0, 10, seed=3)
     np.testing.assert_array_equal(images, expected_images)
     np.testing.assert_array_equal(labels, expected_labels)
     warning = "\n".join(record.getMessage() for record in caplog.records if record.levelno == logging.WARNING)
@@ -337,8 +337,8 @@ def test_prepare_auto_falls_back_to_synthetic_without_network(closed_port_url: s
 
 
 def test_prepare_auto_never_falls_back_on_checksum_mismatch(archive: Path, server: dict, tmp_path: Path):
-    with pytest.raises(dataset.ChecksumError):
-        dataset.prepare(
+    with pytest.raises(cifar10.ChecksumError):
+        prepare.prepare(
             "auto", 10, tmp_path / "data", tmp_path / "res", url=server["corrupt"], md5=md5_of(archive)
         )
     assert not (tmp_path / "data" / "images.npy").exists()
@@ -346,36 +346,36 @@ def test_prepare_auto_never_falls_back_on_checksum_mismatch(archive: Path, serve
 
 
 def test_prepare_cifar10_never_falls_back(closed_port_url: str, tmp_path: Path):
-    with pytest.raises(dataset.NetworkUnavailable):
-        dataset.prepare("cifar10", 10, tmp_path / "data", tmp_path / "res", url=closed_port_url)
+    with pytest.raises(cifar10.NetworkUnavailable):
+        prepare.prepare("cifar10", 10, tmp_path / "data", tmp_path / "res", url=closed_port_url)
     assert not (tmp_path / "data" / "images.npy").exists()
 
 
 def test_prepare_synthetic_repeats_its_base_set(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(dataset, "CIFAR10_TRAIN_SIZE", 30)
-    monkeypatch.setattr(dataset, "WRITE_BATCH", 16)
-    meta = dataset.prepare("synthetic", 70, tmp_path / "data", tmp_path / "res", seed=5)
+    monkeypatch.setattr(prepare, "CIFAR10_TRAIN_SIZE", 30)
+    monkeypatch.setattr(prepare, "WRITE_BATCH", 16)
+    meta = prepare.prepare("synthetic", 70, tmp_path / "data", tmp_path / "res", seed=5)
     images, labels, _ = read_prepared(tmp_path / "data")
     assert meta["source"] == "synthetic" and meta["base_size"] == 30 and meta["fallback_reason"] is None
-    base_images, base_labels = dataset.synthetic_images(0, 30, seed=5)
+    base_images, base_labels = synthetic.synthetic_images(0, 30, seed=5)
     np.testing.assert_array_equal(images, base_images[np.arange(70) % 30])
     np.testing.assert_array_equal(labels, base_labels[np.arange(70) % 30])
     assert not (tmp_path / "res").exists()
 
 
 def test_prepare_interrupted_leaves_no_partial_output(tmp_path: Path, monkeypatch):
-    dataset.prepare("synthetic", 4, tmp_path / "data", tmp_path / "res")
+    prepare.prepare("synthetic", 4, tmp_path / "data", tmp_path / "res")
     old = read_prepared(tmp_path / "data")
-    real = dataset._write_repeated
+    real = prepare._write_repeated
 
     def dies_on_labels(path: Path, base: np.ndarray, size: int) -> None:
         if path.name == "labels.npy":
             raise KeyboardInterrupt
         real(path, base, size)
 
-    monkeypatch.setattr(dataset, "_write_repeated", dies_on_labels)
+    monkeypatch.setattr(prepare, "_write_repeated", dies_on_labels)
     with pytest.raises(KeyboardInterrupt):
-        dataset.prepare("synthetic", 9, tmp_path / "data", tmp_path / "res")
+        prepare.prepare("synthetic", 9, tmp_path / "data", tmp_path / "res")
     assert sorted(os.listdir(tmp_path / "data")) == ["dataset.json", "images.npy", "labels.npy"]
     images, labels, meta = read_prepared(tmp_path / "data")
     np.testing.assert_array_equal(images, old[0])
@@ -389,43 +389,43 @@ def test_prepare_interrupted_leaves_no_partial_output(tmp_path: Path, monkeypatc
 )
 def test_prepare_validates_arguments(source: str, size: int, match: str, tmp_path: Path):
     with pytest.raises(ValueError, match=match):
-        dataset.prepare(source, size, tmp_path / "data", tmp_path / "res")
+        prepare.prepare(source, size, tmp_path / "data", tmp_path / "res")
     assert not (tmp_path / "data").exists()
 
 
 def test_synthetic_shape_and_labels():
-    images, labels = dataset.synthetic_images(0, 300, seed=0)
+    images, labels = synthetic.synthetic_images(0, 300, seed=0)
     assert images.shape == (300, 32, 32, 3) and images.dtype == np.uint8
     assert labels.shape == (300,) and labels.dtype == np.uint8
     assert labels.min() >= 0 and labels.max() <= 9 and len(set(labels.tolist())) == 10
-    empty, no_labels = dataset.synthetic_images(5, 5, seed=0)
+    empty, no_labels = synthetic.synthetic_images(5, 5, seed=0)
     assert empty.shape == (0, 32, 32, 3) and no_labels.shape == (0,)
 
 
 def test_synthetic_is_deterministic_whatever_the_batching():
-    images, labels = dataset.synthetic_images(0, 600, seed=7)
-    again, again_labels = dataset.synthetic_images(0, 600, seed=7)
+    images, labels = synthetic.synthetic_images(0, 600, seed=7)
+    again, again_labels = synthetic.synthetic_images(0, 600, seed=7)
     np.testing.assert_array_equal(images, again)
     np.testing.assert_array_equal(labels, again_labels)
     parts = [
-        dataset.synthetic_images(start, stop, seed=7) for start, stop in [(0, 100), (100, 257), (257, 600)]
+        synthetic.synthetic_images(start, stop, seed=7) for start, stop in [(0, 100), (100, 257), (257, 600)]
     ]
     np.testing.assert_array_equal(np.concatenate([part[0] for part in parts]), images)
     np.testing.assert_array_equal(np.concatenate([part[1] for part in parts]), labels)
-    middle, middle_labels = dataset.synthetic_images(250, 520, seed=7)
+    middle, middle_labels = synthetic.synthetic_images(250, 520, seed=7)
     np.testing.assert_array_equal(middle, images[250:520])
     np.testing.assert_array_equal(middle_labels, labels[250:520])
 
 
 def test_synthetic_seeds_differ():
-    first = dataset.synthetic_images(0, 20, seed=0)[0]
-    second = dataset.synthetic_images(0, 20, seed=1)[0]
+    first = synthetic.synthetic_images(0, 20, seed=0)[0]
+    second = synthetic.synthetic_images(0, 20, seed=1)[0]
     assert (first != second).mean() > 0.9
     assert len({image.tobytes() for image in first}) == 20
 
 
 def test_synthetic_images_compress_like_natural_images():
-    images, _ = dataset.synthetic_images(0, 500, seed=0)
+    images, _ = synthetic.synthetic_images(0, 500, seed=0)
     sizes = []
     for image in images:
         buffer = io.BytesIO()
@@ -443,6 +443,6 @@ def test_synthetic_images_compress_like_natural_images():
 
 def test_synthetic_rejects_bad_ranges():
     with pytest.raises(ValueError, match="0 <= start <= stop"):
-        dataset.synthetic_images(10, 5, seed=0)
+        synthetic.synthetic_images(10, 5, seed=0)
     with pytest.raises(ValueError, match="0 <= start <= stop"):
-        dataset.synthetic_images(-1, 5, seed=0)
+        synthetic.synthetic_images(-1, 5, seed=0)

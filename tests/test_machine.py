@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imagestores import machine
-from imagestores.machine import config_sha256, environment_record, filesystem, memory_copy_bandwidth
+from imagestores.measure import machine
+from imagestores.measure.floor import memory_copy_bandwidth
+from imagestores.measure.machine import config_sha256, environment_record, filesystem
 
 CONFIG = {"cutoffs": [10, 100], "methods": ["disk", "lmdb"], "dataset": {"source": "synthetic", "seed": 0}}
 

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from test_stores import read_back
 
-from imagestores.memory import SAMPLE_SECONDS, MemoryRunFailed, PeakMemory, peak_in_fresh_process
-from imagestores.stores import chunks, get, webdataset
+from imagestores.measure.memory import SAMPLE_SECONDS, MemoryRunFailed, PeakMemory, peak_in_fresh_process
+from imagestores.stores import _chunk_files as chunks
+from imagestores.stores import get
+from imagestores.stores import webdataset_shards as webdataset
 
 MiB = 2**20
 
@@ -60,6 +62,7 @@ def test_a_fresh_process_counts_the_work_and_not_its_set_up(importable_tests):
     assert 32 * MiB <= growth < 48 * MiB
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("method", "options", "index_row"),
     [

@@ -17,7 +17,9 @@ CONDA_NAMES = {"python-lmdb": "lmdb", "matplotlib-base": "matplotlib"}
 
 def pyproject_pins() -> dict[str, str]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    pins = dict(re.fullmatch(r"([\w-]+)==([\w.]+)", spec).groups() for spec in project["dependencies"])
+    pins = dict(
+        re.fullmatch(r"([\w-]+)(?:\[[\w,]+\])?==([\w.]+)", spec).groups() for spec in project["dependencies"]
+    )
     return {name.lower(): version for name, version in pins.items()}
 
 
@@ -71,3 +73,12 @@ def test_readme_documents_every_registered_method():
     readme = (REPO / "README.md").read_text()
     documented = set(re.findall(r"^\| `(\w+)` \| ([\w-]+) \|", readme, flags=re.MULTILINE))
     assert {(method.name, method.family) for method in METHODS.values()} <= documented
+
+
+def test_the_report_builds_without_the_test_extra():
+    """``snakemake --report`` needs pygments; it comes with the default install through Snakemake's extra."""
+    from importlib.metadata import requires
+
+    ours = [spec for spec in requires("imagestores") or [] if "extra ==" not in spec]
+    assert any(spec.replace(" ", "").startswith("snakemake[reports]==") for spec in ours), ours
+    assert any(spec.startswith("pygments") and 'extra == "reports"' in spec for spec in requires("snakemake"))

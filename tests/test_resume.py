@@ -15,8 +15,11 @@ import subprocess
 import time
 
 import pandas as pd
+import pytest
 import yaml
 from pipeline import CASES, snakemake_command, tiny_config
+
+pytestmark = pytest.mark.slow
 
 # Cutoffs big enough that a timing job lasts long enough to be killed while it writes (about a second).
 TINY = tiny_config(dataset={"source": "synthetic", "size": 300, "seed": 1}, cutoffs=[10, 300], paper=False)

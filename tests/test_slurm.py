@@ -31,6 +31,7 @@ ROW = ["method", "cutoff", "operation", "cache", "repeat"]
 RUN_SECONDS = 600
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(
         shutil.which("slurmctld") is None or os.geteuid() != 0,
         reason="needs SLURM (`bash tests/slurm/cluster.sh install`, Debian, root) and root for its daemons",

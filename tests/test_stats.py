@@ -8,7 +8,8 @@ import statistics
 import pandas as pd
 import pytest
 
-from imagestores.stats import SuspectTiming, check_physical, summarise, winners
+from imagestores.measure.floor import SuspectTiming, check_physical
+from imagestores.report.stats import summarise, winners
 
 
 def timings(*groups: tuple[str, int, str, str, list[float]], images: int = 10, source: str = "synthetic"):

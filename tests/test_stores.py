@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imagestores import bench
-from imagestores.stores import METHODS, UnsupportedInput, get
+from imagestores.measure import timing as bench
+from imagestores.stores import METHODS, UnsupportedInput, get, resolve
 from imagestores.stores.base import runs
 
 ALL = sorted(METHODS)
@@ -148,3 +148,18 @@ def test_lmdb_map_never_fills_for_large_images(tmp_path):
     images = [rng.integers(0, 256, (300, 400, 3), dtype=np.uint8) for _ in range(20)]
     labels = np.arange(20)
     assert_round_trip("lmdb", tmp_path, images, labels)
+
+
+def test_a_method_knows_what_it_holds_without_a_store_on_disk():
+    variant = resolve({"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg"}})
+    assert variant.lossy and variant.base == "parquet" and variant.traits.encoding == "jpeg90"
+    assert not get("parquet").lossy and get("parquet").traits.encoding == "raw"
+    assert get("npy").traits.fixed_shape and not get("sqlite").traits.fixed_shape
+    assert "any shapes" in get("chunks_seek").traits.holds
+    with pytest.raises(ValueError, match="without a directory"):
+        get("npy").store_class()().path  # noqa: B018 - the property raises
+
+
+def test_a_bad_option_is_refused_when_the_traits_are_read():
+    with pytest.raises(ValueError, match="unknown encoding"):
+        resolve({"name": "x", "method": "sqlite", "options": {"encoding": "gif"}}).traits  # noqa: B018

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from test_stores import cifar_like, mixed_shapes
 
-from imagestores import bench
-from imagestores.stores import UnsupportedInput, fileio, get, resolve
-from imagestores.stores.chunks import CHUNK, INDEX, META
-from imagestores.stores.lmdb_raw import HEADER
+from imagestores.measure import timing as bench
+from imagestores.stores import UnsupportedInput, get, resolve
+from imagestores.stores import _files as fileio
+from imagestores.stores._chunk_files import CHUNK, INDEX, META
+from imagestores.stores.raw_lmdb import HEADER
 
 CHUNK_METHODS = ("chunks_seek", "chunks_mmap")
 

@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from imagestores.stores import get, resolve
-from imagestores.stores.hdf5_blobs import FILE as HDF5_FILE
-from imagestores.stores.hdf5_direct import read_points
-from imagestores.stores.sqlite import FILE as SQLITE_FILE
-from imagestores.stores.sqlite import SqliteBlobs
+from imagestores.stores._hdf5 import ENCODED_FILE as HDF5_FILE
+from imagestores.stores._hdf5 import read_points
+from imagestores.stores.sqlite_blobs import FILE as SQLITE_FILE
+from imagestores.stores.sqlite_blobs import SqliteBlobs
 
 OURS = ("hdf5_blobs", "hdf5_vlen", "hdf5_direct", "sqlite")
 

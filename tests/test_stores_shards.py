@@ -12,11 +12,11 @@ import zarr
 from PIL import Image
 from test_stores import cifar_like, read_back
 
-from imagestores import bench
-from imagestores.dataset import synthetic_images
+from imagestores.data.synthetic import synthetic_images
+from imagestores.measure import timing as bench
 from imagestores.stores import get, resolve
-from imagestores.stores import webdataset as wds_store
-from imagestores.stores import zarr as zarr_store
+from imagestores.stores import webdataset_shards as wds_store
+from imagestores.stores import zarr_arrays as zarr_store
 
 
 def variant(method: str, **options) -> object:

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from imagestores.stores import get, resolve
-from imagestores.stores.parquet import FILE, ParquetTable
+from imagestores.stores.parquet_table import FILE, ParquetTable
 
 
 def images_and_labels(count: int, shape: tuple[int, ...] = (8, 8, 3)) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +138,7 @@ def test_list_outputs_are_filled_in_place(name, tmp_path):
 
 def test_lance_take_keeps_requested_order_over_many_batches_and_calls(tmp_path, monkeypatch):
     """Rows come back in the order asked, across write batches, on every call (lance runs threads)."""
-    monkeypatch.setattr("imagestores.stores.lance.WRITE_BATCH", 64)
+    monkeypatch.setattr("imagestores.stores.lance_table.WRITE_BATCH", 64)
     images, labels = images_and_labels(1000)
     store = get("lance").store(tmp_path / "l")
     store.write(images, labels)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
-from imagestores.summary import memory_table
+from imagestores.measure.jobs import describe_methods
+from imagestores.report import summary
+from imagestores.report.summary import memory_table
 
 MiB = 2**20
 
@@ -45,3 +49,69 @@ def test_a_size_a_method_was_not_measured_at_stays_empty():
         )
     )
     assert table[3] == "| sqlite | 3.0 |  |  |  |"
+
+
+ENVIRONMENT = {
+    "cpu_model": "test CPU",
+    "available_cores": 2,
+    "logical_cores": 2,
+    "memory_bytes": 2**30,
+    "kernel": "6.1",
+    "python_version": "3.11",
+    "filesystem": {"type": "ext4", "device": "/dev/x", "mount_options": "rw"},
+    "git": {"commit": "abc", "dirty": False},
+    "config_sha256": "0" * 64,
+    "hostname": "test",
+}
+
+
+def test_a_lossy_config_variant_is_marked_lossy_in_every_table(tmp_path):
+    """parquet_jpeg is not registered: its lossiness must come from its options, through methods.csv."""
+    specs = ["parquet", {"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg"}}]
+    describe_methods(specs, tmp_path / "methods.csv")
+    rows = [
+        {
+            "source": "synthetic",
+            "method": method,
+            "cutoff": 10,
+            "operation": "read_many",
+            "cache": "warm",
+            "repeat": repeat,
+            "seconds": seconds + repeat / 100,
+            "images": 10,
+            "bytes": 30720,
+            "peak_anon_bytes": 0,
+        }
+        for method, seconds in (("parquet", 2.0), ("parquet_jpeg", 1.0))
+        for repeat in range(3)
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "timings.csv", index=False)
+    usage = [
+        {
+            "method": method,
+            "cutoff": 10,
+            "allocated_bytes": size,
+            "apparent_bytes": size,
+            "files": 1,
+            "source": "synthetic",
+            "note": "",
+        }
+        for method, size in (("parquet", 40960), ("parquet_jpeg", 8192))
+    ]
+    pd.DataFrame(usage).to_csv(tmp_path / "disk_usage.csv", index=False)
+    (tmp_path / "environment.json").write_text(json.dumps(ENVIRONMENT))
+    summary.write(
+        tmp_path / "timings.csv",
+        tmp_path / "disk_usage.csv",
+        tmp_path / "environment.json",
+        tmp_path / "methods.csv",
+        tmp_path / "summary.csv",
+        tmp_path / "winners.csv",
+        tmp_path / "summary.md",
+    )
+    page = (tmp_path / "summary.md").read_text()
+    assert "| fastest | read_many | warm | parquet_jpeg (lossy) |" in page
+    assert "| smallest on disk |  |  | parquet_jpeg (lossy) |" in page
+    assert "| parquet_jpeg (lossy) |" in page.split("## Every method")[1]
+    assert "| parquet |" in page.split("## Every method")[1]
+    assert "Lossy (checked by PSNR, not equality): parquet_jpeg." in page

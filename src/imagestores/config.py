@@ -1,9 +1,19 @@
-"""Checks of the configuration that a JSON schema cannot express, run before any job starts."""
+"""The configuration, checked before any job starts: against the schema, then what a schema cannot say.
+
+``validate`` is what the Snakefile runs and what the tests call in-process: values typed on the command
+line are first read as the schema's types (``--config 'cutoffs=[10,100]'`` hands Snakemake the strings
+``'10'`` and ``'100'``), then the schema fills defaults and checks types, then ``check`` looks at methods
+and cutoffs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from imagestores.stores import METHODS, name_of, resolve
 
@@ -12,8 +22,50 @@ class ConfigError(ValueError):
     """The configuration is wrong; the message names the key and how to fix it."""
 
 
+def validate(config: MutableMapping[str, Any], schema_path: Path | str) -> None:
+    """Coerce command-line strings, fill defaults and check ``config`` in place; raise naming the key."""
+    from snakemake.utils import validate as validate_schema  # Snakemake is heavy; only this needs it
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    coerce(config, schema)
+    validate_schema(config, schema=str(schema_path), set_default=True)
+    check(config)
+
+
+INTEGER = re.compile(r"[+-]?\d+")
+BOOLEANS = {"true": True, "false": False}
+
+
+def coerce(value: Any, schema: Mapping[str, Any]) -> Any:
+    """``value`` with strings read as the numbers or booleans ``schema`` wants; mappings change in place.
+
+    Only strings that spell a value of the wanted type exactly are converted: anything else is left for
+    the schema to reject with its own message.
+    """
+    kind = schema.get("type")
+    if isinstance(value, str):
+        text = value.strip()
+        if kind == "integer" and INTEGER.fullmatch(text):
+            return int(text)
+        if kind == "number":
+            try:
+                return float(text)
+            except ValueError:
+                return value
+        if kind == "boolean" and text.lower() in BOOLEANS:
+            return BOOLEANS[text.lower()]
+        return value
+    if isinstance(value, list) and "items" in schema:
+        return [coerce(item, schema["items"]) for item in value]
+    if isinstance(value, MutableMapping):
+        for key, sub_schema in schema.get("properties", {}).items():
+            if key in value:
+                value[key] = coerce(value[key], sub_schema)
+    return value
+
+
 def check(config: Mapping[str, Any]) -> None:
-    """Raise ConfigError for unknown methods or cutoffs beyond the dataset (the schema checked types)."""
+    """Raise ConfigError for unknown methods, bad options or cutoffs beyond the dataset."""
     specs = config["methods"]
     unknown = [spec if isinstance(spec, str) else spec["method"] for spec in specs]
     unknown = [name for name in unknown if name not in METHODS]
@@ -29,7 +81,7 @@ def check(config: Mapping[str, Any]) -> None:
     for spec in specs:
         method = resolve(spec)
         try:
-            method.store("unused")
+            method.traits  # noqa: B018 - reading the traits checks the options
         except (TypeError, ValueError) as problem:
             raise ConfigError(f"config key 'methods', entry {method.name!r}: {problem}") from None
     size = config["dataset"]["size"]

@@ -2,30 +2,18 @@ import json
 from pathlib import Path
 
 from snakemake.logging import logger
-from snakemake.utils import validate
 
-from imagestores.config import check
-from imagestores.stores import STUDY_METHODS, name_of, resolve
+from imagestores.config import validate
+from imagestores.report import DISK_FIGURES, OPERATION_FIGURES, TIMING_FIGURES
+from imagestores.stores import STUDY_METHODS, name_of
 
-validate(config, schema="../schemas/config.schema.yaml")
-check(config)
+validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
 SPECS = {name_of(spec): spec for spec in config["methods"]}
 METHODS = list(SPECS)
-FAMILY_OF = {name: resolve(spec).family for name, spec in SPECS.items()}
 PAPER_METHODS = [name for name in STUDY_METHODS if name in METHODS and config["paper"]]
 CUTOFFS = config["cutoffs"]
-FIGURES = [
-    "store_many",
-    "read_many",
-    "read_random",
-    "single_image",
-    "cost_per_image",
-    "peak_memory",
-    "disk_usage",
-]
 REFERENCE = f"{workflow.basedir}/workflow/reference/realpython-2019-notebook.csv"
-DATA = multiext("results/data/", "images.npy", "labels.npy", "dataset.json")
 
 
 wildcard_constraints:
@@ -50,21 +38,23 @@ def method_spec(wildcards):
     return SPECS[wildcards.method]
 
 
+def per_store(pattern):
+    """``pattern`` (a rule's output) expanded for every configured method and cutoff."""
+    return expand(pattern, method=METHODS, cutoff=CUTOFFS)
+
+
 def paper_table():
     """The study-way timings when the config asks for them, else no input."""
-    return "results/paper.csv" if PAPER_METHODS else []
-
-
-def per_store(pattern):
-    """``pattern`` expanded for every configured method and cutoff."""
-    return expand(pattern, method=METHODS, cutoff=CUTOFFS)
+    return rules.gather_paper.output[0] if PAPER_METHODS else []
 
 
 def final_outputs():
     return [
-        "results/timings.csv",
-        "results/disk_usage.csv",
-        "results/summary.md",
-        "results/environment.json",
-        *expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "svg"]),
+        *rules.gather_timings.output,
+        *rules.gather_disk_usage.output,
+        *rules.summarise.output,
+        *rules.environment.output,
+        *expand(rules.plot_operation.output, operation=OPERATION_FIGURES),
+        *expand(rules.plot_timings.output, figure=TIMING_FIGURES),
+        *expand(rules.plot_disk_usage.output, figure=DISK_FIGURES),
     ]

@@ -1,6 +1,6 @@
 rule prepare_dataset:
     output:
-        DATA,
+        multiext("results/data/", "images.npy", "labels.npy", "dataset.json"),
     log:
         "results/logs/prepare_dataset.log",
     benchmark:

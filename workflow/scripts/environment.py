@@ -1,8 +1,9 @@
-"""Record the machine and software next to the numbers (see imagestores.experiments.environment_job)."""
+"""Record the machine and software next to the numbers (see imagestores.measure.jobs.environment_job)."""
 
 from pathlib import Path
 
-from imagestores import experiments, logs
+from imagestores import logs
+from imagestores.measure import jobs
 
 logs.to_file(snakemake.log[0])
-experiments.environment_job(Path("results"), snakemake.params.config, Path(snakemake.output[0]))
+jobs.environment_job(Path("results"), snakemake.params.config, Path(snakemake.output[0]))

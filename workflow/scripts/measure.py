@@ -1,11 +1,12 @@
-"""Write, read and measure one store (see imagestores.experiments.measure_job)."""
+"""Write, read and measure one store (see imagestores.measure.jobs.measure_job)."""
 
 from pathlib import Path
 
-from imagestores import experiments, logs
+from imagestores import logs
+from imagestores.measure import jobs
 
 logs.to_file(snakemake.log[0])
-experiments.measure_job(
+jobs.measure_job(
     method=snakemake.params.method,
     data_dir=Path(snakemake.input[0]).parent,
     cutoff=int(snakemake.wildcards.cutoff),

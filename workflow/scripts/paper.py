@@ -1,11 +1,12 @@
-"""Time a study method the study's way (see imagestores.experiments.paper_job)."""
+"""Time a study method the study's way (see imagestores.measure.jobs.paper_job)."""
 
 from pathlib import Path
 
-from imagestores import experiments, logs
+from imagestores import logs
+from imagestores.measure import jobs
 
 logs.to_file(snakemake.log[0])
-experiments.paper_job(
+jobs.paper_job(
     method=snakemake.params.method,
     data_dir=Path(snakemake.input[0]).parent,
     cutoff=int(snakemake.wildcards.cutoff),

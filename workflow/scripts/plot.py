@@ -1,15 +1,17 @@
-"""Draw one figure (see imagestores.figures); the rule and its wildcards say which."""
+"""Draw one figure (see imagestores.report.figures); the rule and its wildcards say which."""
 
 from pathlib import Path
 
-from imagestores import figures, logs
+from imagestores import logs
+from imagestores.report import figures
 
 logs.to_file(snakemake.log[0])
-figures.set_families(snakemake.params.families)
 outputs = [Path(output) for output in snakemake.output]
+methods = Path(snakemake.input.methods)
 if snakemake.rule == "plot_operation":
     figures.plot_operation(
         Path(snakemake.input.timings),
+        methods,
         snakemake.wildcards.operation,
         outputs,
         paper=Path(snakemake.input.paper) if snakemake.input.paper else None,
@@ -17,6 +19,7 @@ if snakemake.rule == "plot_operation":
     )
 elif snakemake.rule == "plot_timings":
     draw = getattr(figures, f"plot_{snakemake.wildcards.figure}")
-    draw(Path(snakemake.input.timings), outputs)
+    draw(Path(snakemake.input.timings), methods, outputs)
 else:
-    figures.plot_disk_usage(Path(snakemake.input.disk_usage), outputs)
+    draw = getattr(figures, f"plot_{snakemake.wildcards.figure}")
+    draw(Path(snakemake.input.disk_usage), methods, outputs)

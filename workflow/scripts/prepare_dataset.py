@@ -1,12 +1,13 @@
-"""Fetch or generate the images once, into results/data/ (see imagestores.dataset.prepare)."""
+"""Fetch or generate the images once, into results/data/ (see imagestores.data.prepare.prepare)."""
 
 from pathlib import Path
 
-from imagestores import dataset, logs
+from imagestores import logs
+from imagestores.data import prepare
 
 logs.to_file(snakemake.log[0])
 options = snakemake.params.dataset
-dataset.prepare(
+prepare.prepare(
     source=options["source"],
     size=options["size"],
     out_dir=Path(snakemake.output[0]).parent,

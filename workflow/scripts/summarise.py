@@ -1,14 +1,16 @@
-"""Summarise the run: statistics, what to pick, Markdown page (see imagestores.summary.write)."""
+"""Summarise the run: statistics, what to pick, Markdown page (see imagestores.report.summary.write)."""
 
 from pathlib import Path
 
-from imagestores import logs, summary
+from imagestores import logs
+from imagestores.report import summary
 
 logs.to_file(snakemake.log[0])
 summary.write(
     timings=Path(snakemake.input.timings),
     disk_usage=Path(snakemake.input.disk_usage),
     environment=Path(snakemake.input.environment),
+    methods=Path(snakemake.input.methods),
     summary_out=Path(snakemake.output.summary),
     winners_out=Path(snakemake.output.winners),
     markdown_out=Path(snakemake.output.markdown),

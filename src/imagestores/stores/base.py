@@ -13,16 +13,27 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from imagestores.codecs import codec
-from imagestores.errors import UnsupportedInput
+from imagestores.stores.codecs import Codec, codec
+from imagestores.stores.errors import UnsupportedInput
 
-__all__ = ["EncodedStore", "Images", "Reader", "Store", "UnsupportedInput", "batches", "put_block", "runs"]
+__all__ = [
+    "EncodedStore",
+    "Images",
+    "Reader",
+    "Store",
+    "Traits",
+    "UnsupportedInput",
+    "batches",
+    "put_block",
+    "runs",
+]
 
 Images = Sequence[np.ndarray]
 """An (N, H, W, C) array or a list of N arrays; element i is image i."""
@@ -31,10 +42,31 @@ WRITE_BATCH = 4096
 """Images a store handles at once while streaming; bounds memory independently of N."""
 
 
-class Store(ABC):
-    """One storage method at one directory.
+@dataclass(frozen=True)
+class Traits:
+    """What a configured method can hold and how faithfully: known from its options, before any data."""
 
-    Subclasses declare what they can hold; ``write`` checks it before touching the disk.
+    lossy: bool
+    fixed_shape: bool
+    dtypes: frozenset[np.dtype]
+    encoding: str = ""
+    """The codec of a store of encoded bytes (``raw``, ``png``, ``jpeg90``); empty for the others."""
+
+    @property
+    def holds(self) -> str:
+        """What it holds, in a few words for tables: shapes, pixel types, encoding."""
+        shapes = "one shape and dtype" if self.fixed_shape else "any shapes"
+        dtypes = ", ".join(sorted(str(dtype) for dtype in self.dtypes))
+        encoding = f", {self.encoding}" if self.encoding else ""
+        return f"{shapes}; {dtypes}{encoding}"
+
+
+class Store(ABC):
+    """One storage method, configured by its options, at one directory.
+
+    Subclasses declare what they can hold; ``write`` checks it before touching the disk. A store built
+    without a directory still answers what it can hold (``traits``), which is how the registry and the
+    config check ask without a store on disk.
     """
 
     fixed_shape: ClassVar[bool] = False
@@ -46,10 +78,31 @@ class Store(ABC):
     lossy: bool = False
     """True when read-back only approximates what was written (checked against a tolerance)."""
 
-    def __init__(self, path: Path | str, **options: Any) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | str | None = None, **options: Any) -> None:
+        self._path = None if path is None else Path(path)
         if options:
             raise TypeError(f"{type(self).__name__} takes no options, got {sorted(options)}")
+
+    @property
+    def path(self) -> Path:
+        """The store's directory."""
+        if self._path is None:
+            raise ValueError(
+                f"this {type(self).__name__} was built without a directory: it cannot be written or opened"
+            )
+        return self._path
+
+    @classmethod
+    def traits(cls, **options: Any) -> Traits:
+        """What a store of this class with ``options`` holds; a bad option raises TypeError or ValueError."""
+        configured = cls(**options)
+        codec_ = getattr(configured, "codec", None)
+        return Traits(
+            lossy=configured.lossy,
+            fixed_shape=cls.fixed_shape,
+            dtypes=cls.dtypes,
+            encoding=codec_.label if isinstance(codec_, Codec) else "",
+        )
 
     def check(self, images: Images) -> None:
         """Raise UnsupportedInput naming the problem when this method cannot hold ``images``."""
@@ -94,7 +147,9 @@ class Store(ABC):
 class EncodedStore(Store):
     """A store of encoded image bytes, with the ``encoding`` (raw, png, jpeg) and ``quality`` options."""
 
-    def __init__(self, path: Path | str, encoding: str = "raw", quality: int = 90, **options: Any) -> None:
+    def __init__(
+        self, path: Path | str | None = None, encoding: str = "raw", quality: int = 90, **options: Any
+    ) -> None:
         super().__init__(path, **options)
         self.codec = codec(encoding, quality)
         self.lossy = self.codec.lossy

@@ -1,0 +1,316 @@
+"""Timing of one store: write many, write one, read many, read one, read a random batch.
+
+Every measurement is taken here with ``time.perf_counter_ns`` around exactly the store's work: buffers are
+allocated and touched before the clock starts, verification runs while the clock is stopped, and each
+case has an untimed warm-up before its repeats. Reads are timed from a warm page cache and, after evicting
+the store's files and checking that they are gone, from a cold one. Peak memory is not measured here: each
+operation runs once more in a fresh interpreter for it (``operation_run``, imagestores.memory).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from imagestores.measure import cache
+from imagestores.measure.floor import check_physical, physical_floor_bandwidth
+from imagestores.stores import Method
+from imagestores.stores.base import Images, batches
+
+READ_BATCH = 4096
+"""Images read per call while reading a whole store: bounds the output buffer whatever N is."""
+
+WARMUP_WRITE_IMAGES = 100
+"""The warm-up write stores this many images: enough to import, open and allocate, cheap at any N."""
+
+SEED = 2019
+"""Fixes which images the single-image and random cases use, so every method reads the same ones."""
+
+LOSSY_MIN_PSNR_DB = 25.0
+"""A lossy store must return every image within this peak signal-to-noise ratio of the original.
+
+JPEG at quality 90 (4:4:4 chroma) kept every one of 1,000 synthetic 32x32 images above 30 dB; another
+image of the set, or a shifted one, falls far below 20 dB, so the check tells a lossy copy from wrong data.
+"""
+
+
+class ReadMismatch(AssertionError):
+    """A store returned something other than what was written: the job fails, no timing is kept."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    operation: str
+    cache: str
+    """``warm`` or ``cold`` page cache for reads; ``none`` for writes, which the cache does not decide."""
+    repeat: int
+    seconds: float
+    images: int
+    bytes: int
+    eviction: str = ""
+    """For cold reads: how the store was evicted, and ``not verified`` when pages stayed resident."""
+
+
+class Stopwatch:
+    """Sums the nanoseconds spent inside ``with watch.running():`` blocks."""
+
+    def __init__(self) -> None:
+        self.elapsed_ns = 0
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        start = time.perf_counter_ns()
+        try:
+            yield
+        finally:
+            self.elapsed_ns += time.perf_counter_ns() - start
+
+    @property
+    def seconds(self) -> float:
+        return self.elapsed_ns / 1e9
+
+
+def image_bytes(images: Images, indices: np.ndarray | range) -> int:
+    """Pixel bytes of the images ``indices``: what an operation on them moves."""
+    if isinstance(images, np.ndarray):
+        return len(indices) * images[0].nbytes
+    return sum(images[i].nbytes for i in indices)
+
+
+def allocate(images: Images, indices: np.ndarray) -> Images:
+    """Output buffers shaped like the source images ``indices``, with every page already touched.
+
+    Touching the pages first keeps page faults of fresh memory out of the timed read.
+    """
+    if isinstance(images, np.ndarray):
+        buffer = np.empty((len(indices), *images.shape[1:]), dtype=images.dtype)
+        buffer.fill(0)
+        return buffer
+    return [np.zeros_like(images[i]) for i in indices.tolist()]
+
+
+def psnr_db(got: np.ndarray, expected: np.ndarray) -> float:
+    """Peak signal-to-noise ratio of ``got`` against ``expected``, in dB (inf when equal)."""
+    error = np.mean((got.astype(np.float64) - expected.astype(np.float64)) ** 2)
+    peak = float(np.iinfo(expected.dtype).max)
+    return float("inf") if error == 0 else float(10 * np.log10(peak**2 / error))
+
+
+def verify(
+    method: Method,
+    got: Images,
+    labels_got: np.ndarray,
+    images: Images,
+    labels: np.ndarray,
+    indices: np.ndarray,
+) -> None:
+    """Raise ReadMismatch unless what was read at ``indices`` matches the source.
+
+    Labels and lossless images must be equal; a lossy method's images must stay within LOSSY_MIN_PSNR_DB.
+    """
+    expected = labels[indices]
+    if not np.array_equal(labels_got[: len(indices)], expected):
+        bad = int(np.flatnonzero(labels_got[: len(indices)] != expected)[0])
+        raise ReadMismatch(f"{method.name}: label of image {indices[bad]} read back wrong")
+    lossy = method.lossy
+    for position, index in enumerate(indices.tolist()):
+        original, copy = images[index], got[position]
+        if not lossy and not np.array_equal(copy, original):
+            raise ReadMismatch(f"{method.name}: image {index} read back differs from what was written")
+        if lossy and psnr_db(copy, original) < LOSSY_MIN_PSNR_DB:
+            raise ReadMismatch(f"{method.name}: image {index} read back below {LOSSY_MIN_PSNR_DB} dB")
+
+
+def fresh(path: Path) -> Path:
+    """``path`` with nothing there, so a store never writes over a previous attempt."""
+    if path.exists():
+        shutil.rmtree(path)
+    return path
+
+
+def time_writes(
+    method: Method, images: Images, labels: np.ndarray, keep: Path, scratch: Path, repeats: int
+) -> list[Measurement]:
+    """Time writing all images (``store_many``) and one image (``store_one``), ``repeats`` times each.
+
+    Every repeat writes a new store into ``scratch``; the last complete ``store_many`` store is moved to
+    ``keep``. Repeats are removed only after all are timed, because creating many files right after
+    deleting many is slower and would bias later repeats.
+    """
+    fresh(scratch).mkdir(parents=True)
+    count = len(images)
+    warmup = min(count, WARMUP_WRITE_IMAGES)
+    method.store(scratch / "warmup-many").write(images[:warmup], labels[:warmup])
+    results = []
+    for operation, chosen in write_cases(count).items():
+        subset, subset_labels = images[chosen], labels[chosen]
+        method.store(scratch / f"warmup-{operation}").write(subset[:1], subset_labels[:1])
+        timed = []
+        for repeat in range(repeats):
+            store = method.store(scratch / f"{operation}-{repeat}")
+            watch = Stopwatch()
+            with watch.running():
+                store.write(subset, subset_labels)
+            timed.append((repeat, watch.seconds))
+        moved = image_bytes(images, range(chosen.start, chosen.stop))
+        results += [
+            Measurement(operation, "none", repeat, seconds, len(subset), moved) for repeat, seconds in timed
+        ]
+    fresh(keep).parent.mkdir(parents=True, exist_ok=True)
+    (scratch / f"store_many-{repeats - 1}").rename(keep)
+    shutil.rmtree(scratch)
+    return results
+
+
+def random_indices(count: int, sample: int) -> np.ndarray:
+    """``sample`` distinct ids below ``count`` in a seeded shuffled order, as a training loop reads them."""
+    return np.random.default_rng(SEED).permutation(count)[: min(sample, count)]
+
+
+def write_cases(count: int) -> dict[str, slice]:
+    """The images each write operation stores: all of them, or one chosen at random (seeded)."""
+    one = int(random_indices(count, 1)[0])
+    return {"store_many": slice(0, count), "store_one": slice(one, one + 1)}
+
+
+def read_cases(count: int, random_reads: int) -> dict[str, np.ndarray]:
+    """The images each read operation reads: all in order, one, or ``random_reads`` shuffled ones."""
+    return {
+        "read_many": np.arange(count),
+        "read_one": random_indices(count, 1),
+        "read_random": random_indices(count, random_reads),
+    }
+
+
+OPERATIONS = (*write_cases(1), *read_cases(1, 1))
+"""Every measured operation, in the order they run."""
+
+
+def operation_run(
+    method: Method, operation: str, images: Images, labels: np.ndarray, store: Path, random_reads: int
+) -> Callable[[], object]:
+    """One untimed run of ``operation``, ready to call: a write of a new ``store``, or a read of ``store``.
+
+    Reads verify what they read, as the timed ones do.
+    """
+    count = len(images)
+    if operation in (writes := write_cases(count)):
+        chosen = writes[operation]
+        return partial(method.store(store).write, images[chosen], labels[chosen])
+    if operation == "read_many":
+        return partial(read_all, method, store, images, labels)
+    return partial(read_some, method, store, images, labels, read_cases(count, random_reads)[operation])
+
+
+def read_all(method: Method, store_path: Path, images: Images, labels: np.ndarray) -> float:
+    """Read every image in order, in batches into one reused buffer, verifying each; return seconds."""
+    count = len(images)
+    buffer = allocate(images, np.arange(min(count, READ_BATCH)))
+    labels_out = np.zeros(len(buffer), dtype=labels.dtype)
+    watch = Stopwatch()
+    store = method.store(store_path)
+    with watch.running():
+        reader = store.open()
+    try:
+        for part in batches(count, READ_BATCH):
+            indices = np.arange(part.start, part.stop)
+            with watch.running():
+                reader.read_into(indices, buffer, labels_out)
+            verify(method, buffer, labels_out, images, labels, indices)
+    finally:
+        with watch.running():
+            reader.close()
+    return watch.seconds
+
+
+def read_some(
+    method: Method, store_path: Path, images: Images, labels: np.ndarray, indices: np.ndarray
+) -> float:
+    """Open the store, read ``indices`` into a preallocated buffer, close; verify; return seconds."""
+    buffer = allocate(images, indices)
+    labels_out = np.zeros(len(indices), dtype=labels.dtype)
+    watch = Stopwatch()
+    store = method.store(store_path)
+    with watch.running(), store.open() as reader:
+        reader.read_into(indices, buffer, labels_out)
+    verify(method, buffer, labels_out, images, labels, indices)
+    return watch.seconds
+
+
+def time_reads(
+    method: Method,
+    store_path: Path,
+    images: Images,
+    labels: np.ndarray,
+    repeats: int,
+    random_reads: int,
+    caches: Sequence[str] = ("warm", "cold"),
+    drop_caches: bool = False,
+    floor_bandwidth: float | None = None,
+) -> list[Measurement]:
+    """Time every read case from each page-cache state in ``caches``, after an untimed warm-up.
+
+    ``read_many`` reads all images in order (its warm-up verifies the whole store and brings it into the
+    page cache); ``read_one`` opens the store, reads one image and closes it; ``read_random`` reads
+    ``random_reads`` images at shuffled positions in one call. A cold repeat first evicts every file of
+    the store and checks the eviction. A read faster than ``floor_bandwidth`` bytes/s (by default,
+    ``physical_floor_bandwidth()``) is physically impossible and fails with SuspectTiming.
+    """
+    count = len(images)
+    floor = physical_floor_bandwidth() if floor_bandwidth is None else floor_bandwidth
+    files = cache.store_files(store_path)
+    results = []
+    for operation, indices in read_cases(count, random_reads).items():
+        read = operation_run(method, operation, images, labels, store_path, random_reads)
+        read()  # warm-up: verifies the whole store and, for read_many, brings it into the page cache
+        moved = image_bytes(images, indices)
+        for state in caches:
+            for repeat in range(repeats):
+                eviction = describe(cache.evict_and_verify(files, drop_caches)) if state == "cold" else ""
+                seconds = read()
+                check_physical(seconds, moved, floor)
+                results.append(Measurement(operation, state, repeat, seconds, len(indices), moved, eviction))
+    return results
+
+
+def describe(eviction: cache.Eviction) -> str:
+    """How a cold repeat was made cold, in a few words for its row."""
+    if eviction.verified:
+        return eviction.method
+    return f"{eviction.method}, not verified: {eviction.note}"
+
+
+def time_paper(method: Method, images: Images, labels: np.ndarray, scratch: Path) -> list[Measurement]:
+    """The study's own way of timing, one shot each (``timeit(number=1)``): no warm-up, no repeats.
+
+    As the study did: ``store_many`` writes all images, ``read_many`` then reads them back at once into
+    arrays allocated inside the clock, from a cache the write has just warmed; ``store_one`` writes a store
+    of image 0, ``read_one`` reads it back from that store. Reads are still verified, outside the clock.
+    """
+    fresh(scratch).mkdir(parents=True)
+    count = len(images)
+    results = []
+    for operation, chosen in (("many", np.arange(count)), ("one", np.arange(1))):
+        path = scratch / operation
+        watch = Stopwatch()
+        with watch.running():
+            method.store(path).write(images[: len(chosen)], labels[: len(chosen)])
+        moved = image_bytes(images, chosen)
+        results.append(Measurement(f"store_{operation}", "none", 0, watch.seconds, len(chosen), moved))
+        watch = Stopwatch()
+        with watch.running():
+            got = allocate(images, chosen)
+            labels_got = np.empty(len(chosen), dtype=labels.dtype)
+            with method.store(path).open() as reader:
+                reader.read_into(chosen, got, labels_got)
+        verify(method, got, labels_got, images, labels, chosen)
+        results.append(Measurement(f"read_{operation}", "warm", 0, watch.seconds, len(chosen), moved))
+    shutil.rmtree(scratch)
+    return results

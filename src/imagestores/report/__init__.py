@@ -1,0 +1,17 @@
+"""Stage 4, report: tables, verdicts and figures from the measure stage's CSV files.
+
+- ``gather``: one table from the per-job tables; ``stats``: medians, spread and winners;
+- ``summary``: ``summary.csv``, ``winners.csv`` and ``summary.md``; ``figures``: every figure.
+
+Reads only CSV and JSON files and the registry's descriptive data (families, the study's methods); it
+builds no store and imports nothing from ``measure`` or ``data``.
+"""
+
+OPERATION_FIGURES = ("store_many", "read_many", "read_random")
+"""One figure per operation, time against store size, with the study beside it where it measured."""
+TIMING_FIGURES = ("single_image", "cost_per_image", "peak_memory")
+"""Figures drawn from every timing at once."""
+DISK_FIGURES = ("disk_usage",)
+"""Figures drawn from the disk-usage table."""
+FIGURES = (*OPERATION_FIGURES, *TIMING_FIGURES, *DISK_FIGURES)
+"""Every figure of a run, by name: the rules draw each as PNG and SVG in ``results/figures/``."""

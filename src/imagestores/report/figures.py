@@ -1,0 +1,250 @@
+"""Aggregate figures, drawn with seaborn from the gathered tables.
+
+Lines show the median of the repeats and bands their full range (fastest to slowest). Every method keeps
+one colour in every figure, shades of one hue per family, so related methods read as a group. Warm and
+cold page-cache reads are separate panels, never one line. The data source is in every title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.lines import Line2D
+
+from imagestores.report.summary import read_methods
+from imagestores.stores import FAMILIES, METHODS, STUDY_METHODS, get
+
+TITLES = {
+    "store_many": "Writing all images of a store",
+    "read_many": "Reading all images in order",
+    "read_random": "Reading a batch at shuffled positions",
+    "store_one": "Writing a store of one image",
+    "read_one": "Reading one image",
+}
+FAMILY_PALETTES = {"files": "Blues", "key-value": "Greens", "arrays": "Oranges", "tables": "Purples"}
+OTHER_PALETTE = "Reds"
+CACHE_LABELS = {"warm": "warm page cache", "cold": "cold page cache (store evicted)", "none": ""}
+
+
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">"]
+"""Within a family the shades are close, so each method of a family also gets its own marker."""
+
+
+class Style:
+    """Order, colour and marker of every method, the same in every figure of a run.
+
+    Built from ``methods.csv``, so config variants are drawn in their base method's family. Methods are
+    grouped by family in registry order; each gets a shade of its family's hue and, since shades within a
+    family are close, a marker of its own within the family.
+    """
+
+    def __init__(self, methods: pd.DataFrame) -> None:
+        family = dict(zip(methods.index, methods["family"], strict=True))
+        family |= {name: get(name).family for name in STUDY_METHODS if name not in family}
+        self.family = family
+        registry = list(METHODS)
+        self.order = sorted(
+            family,
+            key=lambda m: (
+                FAMILIES.index(family[m]),
+                registry.index(m) if m in registry else len(registry),
+                m,
+            ),
+        )
+        self.colours: dict[str, tuple[float, float, float]] = {}
+        self.markers: dict[str, str] = {}
+        for name in FAMILIES:
+            members = [method for method in self.order if family[method] == name]
+            shades = sns.color_palette(FAMILY_PALETTES.get(name, OTHER_PALETTE), n_colors=len(members) + 2)[
+                2:
+            ]
+            self.colours |= dict(zip(members, shades, strict=True))
+            self.markers |= {method: MARKERS[i % len(MARKERS)] for i, method in enumerate(members)}
+
+    def ordered(self, methods: Sequence[str]) -> list[str]:
+        present = set(methods)
+        return [method for method in self.order if method in present]
+
+
+def source_label(frame: pd.DataFrame) -> str:
+    sources = sorted(frame["source"].dropna().unique())
+    return ", ".join(sources) if sources else "unknown data"
+
+
+def _save(figure: plt.Figure, outputs: Sequence[Path]) -> None:
+    for output in outputs:
+        figure.savefig(output, bbox_inches="tight", dpi=130)
+    plt.close(figure)
+
+
+def _lines(
+    axes: plt.Axes, frame: pd.DataFrame, y: str, legend: bool, style: Style, yscale: str = "log"
+) -> None:
+    methods = style.ordered(frame["method"])
+    sns.lineplot(
+        data=frame,
+        x="cutoff",
+        y=y,
+        hue="method",
+        hue_order=methods,
+        palette={method: style.colours[method] for method in methods},
+        style="method",
+        style_order=methods,
+        markers={method: style.markers[method] for method in methods},
+        dashes=False,
+        estimator="median",
+        errorbar=("pi", 100),
+        markersize=5,
+        legend=legend,
+        ax=axes,
+    )
+    axes.set(xscale="log", yscale=yscale, xlabel="images in the store")
+    axes.grid(True, which="major", alpha=0.3)
+
+
+def _overlay_study(
+    axes: plt.Axes, operation: str, paper: pd.DataFrame | None, reference: pd.DataFrame, style: Style
+) -> None:
+    """The study's three methods timed its way here (dashed) and as it published them (dotted)."""
+    colours = style.colours
+    for method in STUDY_METHODS:
+        if paper is not None:
+            ours = paper[(paper["method"] == method) & (paper["operation"] == operation)].sort_values(
+                "cutoff"
+            )
+            axes.plot(ours["cutoff"], ours["seconds"], "--", marker="x", color=colours[method], alpha=0.9)
+        theirs = reference[(reference["method"] == method) & (reference["operation"] == operation)]
+        theirs = theirs.sort_values("images")
+        axes.plot(theirs["images"], theirs["seconds"], ":", marker="^", mfc="none", color=colours[method])
+
+
+def _study_legend(axes: plt.Axes, with_paper: bool) -> None:
+    handles = [Line2D([], [], color="grey", marker="o", label="this pipeline: median, range of repeats")]
+    if with_paper:
+        handles.append(
+            Line2D([], [], color="grey", ls="--", marker="x", label="this machine, the study's way")
+        )
+    handles.append(
+        Line2D([], [], color="grey", ls=":", marker="^", mfc="none", label="2019 study, published")
+    )
+    axes.add_artist(
+        axes.legend(handles=handles, loc="upper left", fontsize="small", title="disk, lmdb, hdf5")
+    )
+
+
+def plot_operation(
+    timings: Path,
+    methods: Path,
+    operation: str,
+    outputs: Sequence[Path],
+    paper: Path | None,
+    reference: Path,
+) -> None:
+    """Time of ``operation`` against store size, log-log, one line per method, one panel per cache state.
+
+    For ``store_many`` and ``read_many`` the study's methods are also drawn as timed the study's way and
+    as the study published them (its warm-cache numbers, in the warm or write panel).
+    """
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    frame = frame[frame["operation"] == operation]
+    style = Style(read_methods(methods))
+    states = [state for state in ("none", "warm", "cold") if state in set(frame["cache"])]
+    figure, panels = plt.subplots(
+        1, len(states), figsize=(7 * len(states), 5.5), sharex=True, sharey=True, squeeze=False
+    )
+    study = pd.read_csv(reference, comment="#")
+    paper_frame = pd.read_csv(paper) if paper is not None else None
+    for index, (axes, state) in enumerate(zip(panels[0], states, strict=True)):
+        _lines(axes, frame[frame["cache"] == state], "seconds", index == len(states) - 1, style)
+        axes.set(title=CACHE_LABELS[state], ylabel="seconds")
+        if operation in set(study["operation"]) and state in ("none", "warm"):
+            _overlay_study(axes, operation, paper_frame, study, style)
+            _study_legend(axes, paper_frame is not None)
+    panels[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
+    figure.suptitle(f"{TITLES[operation]} ({source_label(frame)})")
+    _save(figure, outputs)
+
+
+def _panels(
+    panels: Sequence[tuple[str, pd.DataFrame]],
+    y: str,
+    ylabel: str,
+    title: str,
+    outputs: Sequence[Path],
+    style: Style,
+    yscale: str = "log",
+) -> None:
+    """One log-log panel per (title, rows), side by side with a shared y axis and one legend."""
+    figure, axes_row = plt.subplots(
+        1, len(panels), figsize=(6.5 * len(panels), 5), sharey=True, squeeze=False
+    )
+    for index, (axes, (panel_title, rows)) in enumerate(zip(axes_row[0], panels, strict=True)):
+        _lines(axes, rows, y, index == len(panels) - 1, style, yscale=yscale)
+        axes.set(title=panel_title, ylabel=ylabel)
+    axes_row[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
+    figure.suptitle(title)
+    _save(figure, outputs)
+
+
+def _cases(frame: pd.DataFrame, cases: Sequence[tuple[str, str]]) -> list[tuple[str, pd.DataFrame]]:
+    """Panels for the (operation, cache) cases present in ``frame``, titled by both."""
+    panels = []
+    for operation, state in cases:
+        rows = frame[(frame["operation"] == operation) & (frame["cache"] == state)]
+        if not rows.empty:
+            panels.append((f"{TITLES[operation]}, {CACHE_LABELS[state]}".rstrip(", "), rows))
+    return panels
+
+
+def plot_single_image(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:
+    """Writing one image, and reading one image from warm and from cold stores of every size."""
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    panels = _cases(frame, [("store_one", "none"), ("read_one", "warm"), ("read_one", "cold")])
+    title = f"Single-image operations ({source_label(frame)})"
+    _panels(panels, "seconds", "seconds", title, outputs, Style(read_methods(methods)))
+
+
+def plot_cost_per_image(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:
+    """Seconds per image against store size: flat lines scale linearly, rising ones get worse with N."""
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    frame["seconds_per_image"] = frame["seconds"] / frame["images"]
+    panels = _cases(frame, [("store_many", "none"), ("read_many", "warm"), ("read_many", "cold")])
+    title = f"Cost per image as stores grow ({source_label(frame)})"
+    _panels(panels, "seconds_per_image", "seconds per image", title, outputs, Style(read_methods(methods)))
+
+
+def plot_peak_memory(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:
+    """Peak growth of anonymous memory while writing and while reading all images, against store size."""
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    frame["MiB"] = frame["peak_anon_bytes"] / 2**20
+    panels = [
+        (TITLES[op], frame[(frame["operation"] == op) & (frame["cache"].isin(["none", "warm"]))])
+        for op in ("store_many", "read_many")
+    ]
+    title = f"Peak memory: flat lines mean memory does not grow with N ({source_label(frame)})"
+    _panels(
+        panels,
+        "MiB",
+        "peak memory growth (MiB)",
+        title,
+        outputs,
+        Style(read_methods(methods)),
+        yscale="linear",
+    )
+
+
+def plot_disk_usage(disk_usage: Path, methods: Path, outputs: Sequence[Path]) -> None:
+    """Allocated and apparent size of every store against its number of images, log-log."""
+    frame = pd.read_csv(disk_usage, keep_default_na=False, na_values=[""]).dropna(subset=["allocated_bytes"])
+    measures = {"allocated_bytes": "allocated on disk (du -sk)", "apparent_bytes": "apparent size (du -sb)"}
+    panels = [(title, frame.assign(MiB=frame[column] / 2**20)) for column, title in measures.items()]
+    title = f"Disk usage of every store ({source_label(frame)})"
+    _panels(panels, "MiB", "MiB", title, outputs, Style(read_methods(methods)))

@@ -1,0 +1,225 @@
+"""The run's summary: statistics per case, what to pick, and a Markdown page the README and report quote."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from imagestores.report import stats
+
+COLUMNS = [
+    ("store_many", "none"),
+    ("read_many", "warm"),
+    ("read_many", "cold"),
+    ("read_random", "warm"),
+    ("read_random", "cold"),
+    ("store_one", "none"),
+    ("read_one", "warm"),
+]
+
+
+def _seconds(value: float) -> str:
+    return "" if pd.isna(value) else f"{value:.3g}"
+
+
+def _numeric(cell: str) -> bool:
+    return cell[:1].isdigit()
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table; columns whose cells are mostly numbers are right-aligned."""
+    align = []
+    for column in range(len(header)):
+        cells = [row[column] for row in rows if row[column]]
+        align.append("---:" if cells and sum(map(_numeric, cells)) > len(cells) / 2 else "---")
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(align) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def method_table(
+    summary: pd.DataFrame, disk_usage: pd.DataFrame, cutoff: int, lossy: Sequence[str] = ()
+) -> list[str]:
+    """Median seconds (IQR) per method and operation at ``cutoff``, with size on disk and peak memory."""
+    at_cutoff = summary[summary["cutoff"] == cutoff].set_index(["method", "operation", "cache"])
+    usage = disk_usage[disk_usage["cutoff"] == cutoff].set_index("method")
+    header = ["method", *(f"{op} {cache}".replace(" none", "") + " (s)" for op, cache in COLUMNS)]
+    header += ["on disk (MiB)", "files", "peak memory (MiB)"]
+    rows = []
+    for method in usage.index:
+        if pd.notna(usage.loc[method, "note"]):
+            rows.append([method, f"skipped: {usage.loc[method, 'note']}", *[""] * (len(header) - 2)])
+            continue
+        cells = [f"{method} (lossy)" if method in lossy else method]
+        for operation, cache in COLUMNS:
+            key = (method, operation, cache)
+            if key not in at_cutoff.index:
+                cells.append("")
+                continue
+            row = at_cutoff.loc[key]
+            cells.append(f"{_seconds(row['median_s'])} ({_seconds(row['iqr_s'])})")
+        cells.append(f"{usage.loc[method, 'allocated_bytes'] / 2**20:,.1f}")
+        cells.append(f"{int(usage.loc[method, 'files']):,}")
+        cells.append(_mib(at_cutoff.loc[method, "peak_anon_bytes"].max()))
+        rows.append(cells)
+    return _table(header, rows)
+
+
+def _mib(value: float) -> str:
+    return "" if pd.isna(value) else f"{value / 2**20:,.1f}"
+
+
+def memory_table(summary: pd.DataFrame) -> list[str]:
+    """Peak memory (MiB) of writing and of reading per method at every store size: flat rows scale."""
+    kind = summary["operation"].str.startswith("store").map({True: "write", False: "read"})
+    peaks = summary.assign(kind=kind).groupby(["method", "cutoff", "kind"])["peak_anon_bytes"].max()
+    cutoffs = sorted(summary["cutoff"].unique())
+    header = ["method", *(f"{kind} at {cutoff:,}" for cutoff in cutoffs for kind in ("write", "read"))]
+    rows = [
+        [
+            method,
+            *(_mib(peaks.get((method, cutoff, kind))) for cutoff in cutoffs for kind in ("write", "read")),
+        ]
+        for method in summary["method"].unique()
+    ]
+    return _table(header, rows)
+
+
+def read_methods(path: Path) -> pd.DataFrame:
+    """``methods.csv``: one row per configured method (name, base, family, lossy, holds, options, summary)."""
+    return pd.read_csv(path, keep_default_na=False).set_index("method")
+
+
+def lossy_methods(methods: pd.DataFrame) -> list[str]:
+    return sorted(methods.index[methods["lossy"].astype(bool)])
+
+
+def winners_table(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> list[str]:
+    header = [
+        "criterion",
+        "operation",
+        "cache",
+        "winner",
+        "value",
+        "runner-up",
+        "value",
+        "margin",
+        "beyond spread",
+    ]
+    rows = []
+    for _, row in winners.iterrows():
+        unit = row["unit"]
+
+        def value(number: float, unit: str = unit) -> str:
+            if pd.isna(number):
+                return ""
+            if unit == "s":
+                return f"{number:.3g} s"
+            return f"{number / 2**20:,.1f} MiB" if unit == "bytes" else f"{number:,.0f}"
+
+        def name(method: object) -> str:
+            if pd.isna(method):
+                return ""
+            return f"{method} (lossy)" if method in lossy else str(method)
+
+        beyond = row["beyond_spread"]
+        rows.append(
+            [
+                row["criterion"],
+                "" if pd.isna(row["operation"]) else row["operation"],
+                "" if pd.isna(row["cache"]) else row["cache"],
+                name(row["winner"]),
+                value(row["winner_value"]),
+                name(row["runner_up"]),
+                value(row["runner_up_value"]),
+                "" if pd.isna(row["margin"]) else f"{row['margin']:.2f}x",
+                "n/a" if pd.isna(beyond) else ("yes" if beyond else "no"),
+            ]
+        )
+    return _table(header, rows)
+
+
+def machine_lines(environment: dict) -> list[str]:
+    fs = environment.get("filesystem") or {}
+    git = environment.get("git") or {}
+    commit = (git.get("commit") or "no commit")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
+    return [
+        f"- CPU: {environment['cpu_model']}, {environment['available_cores']} cores available "
+        f"of {environment['logical_cores']}; memory {environment['memory_bytes'] / 2**30:.1f} GiB",
+        f"- results on {fs.get('type')} ({fs.get('device')}, {fs.get('mount_options')}); "
+        f"kernel {environment['kernel']}; Python {environment['python_version']}",
+        f"- code {commit}; config sha256 {environment['config_sha256'][:12]}; host {environment['hostname']}",
+        "- every library version: `results/environment.json`",
+    ]
+
+
+def markdown(
+    summary: pd.DataFrame,
+    winners: pd.DataFrame,
+    disk_usage: pd.DataFrame,
+    environment: dict,
+    methods: pd.DataFrame,
+) -> str:
+    cutoff = int(summary["cutoff"].max())
+    sources = ", ".join(sorted(summary["source"].unique()))
+    repeats = int(summary["repeats"].min())
+    lossy = lossy_methods(methods)
+    lines = [
+        f"# imagestores results: {cutoff:,} images, data {sources}",
+        "",
+        "## What to pick",
+        "",
+        f"At {cutoff:,} images. Margin: the runner-up's median over the winner's. Beyond spread: the "
+        "winner's third quartile is below the runner-up's first.",
+        "",
+        *winners_table(winners, lossy),
+        "",
+        "## Every method",
+        "",
+        f"Median seconds of {repeats} or more repeats, interquartile range in brackets. Writes are not "
+        "flushed to disk; warm reads run from the page cache, cold reads after evicting the store from it. "
+        "Peak memory: the largest growth of anonymous memory in any operation.",
+        "",
+        *method_table(summary, disk_usage, cutoff, lossy),
+        "",
+        *([f"Lossy (checked by PSNR, not equality): {', '.join(lossy)}.", ""] if lossy else []),
+        "## Peak memory at every size",
+        "",
+        "The largest growth of anonymous memory (MiB) while writing (store_many, store_one) and reading "
+        "(read_many, read_one, read_random), each operation run once in a fresh process. A row that stays "
+        "flat as the store grows needs no more memory for more images.",
+        "",
+        *memory_table(summary),
+        "",
+        "## Machine",
+        "",
+        *machine_lines(environment),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write(
+    timings: Path,
+    disk_usage: Path,
+    environment: Path,
+    methods: Path,
+    summary_out: Path,
+    winners_out: Path,
+    markdown_out: Path,
+) -> None:
+    """Summarise the gathered timings: statistics, winners and the Markdown page."""
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    summary = stats.summarise(frame)
+    peaks = frame.groupby(stats.KEYS)["peak_anon_bytes"].max()
+    summary = summary.join(peaks, on=stats.KEYS)
+    usage = pd.read_csv(disk_usage, keep_default_na=False, na_values=[""])
+    picked = stats.winners(summary, usage)
+    summary.to_csv(summary_out, index=False)
+    picked.to_csv(winners_out, index=False)
+    record = json.loads(Path(environment).read_text())
+    Path(markdown_out).write_text(markdown(summary, picked, usage, record, read_methods(methods)))

@@ -1,0 +1,46 @@
+"""The study's ``hdf5`` method: one dataset ``images`` (N, H, W, C) and one dataset ``meta`` of labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from imagestores.stores.base import Images, Reader, Store, batches, put_block, runs
+
+FILE = "images.h5"
+
+
+class Hdf5Arrays(Store):
+    """Contiguous, uncompressed datasets as in the study, written in batches so memory stays bounded."""
+
+    fixed_shape = True
+
+    def _write(self, images: Images, labels: np.ndarray) -> None:
+        first = images[0]
+        with h5py.File(self.path / FILE, "w") as file:
+            dataset = file.create_dataset("images", (len(images), *first.shape), dtype=first.dtype)
+            for part in batches(len(images)):
+                dataset[part] = images[part]
+            file.create_dataset("meta", data=labels)
+
+    def open(self) -> Reader:
+        return ArraysReader(self.path / FILE)
+
+
+class ArraysReader(Reader):
+    """Reads each run of consecutive ids with one slice, as the study read its whole dataset at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = h5py.File(path, "r")
+        self.images = self.file["images"]
+        self.labels = self.file["meta"]
+
+    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+        for position, first, length in runs(indices):
+            put_block(images_out, position, self.images[first : first + length])
+            labels_out[position : position + length] = self.labels[first : first + length]
+
+    def close(self) -> None:
+        self.file.close()

@@ -1,0 +1,119 @@
+"""The ``lmdb_raw`` method: LMDB without pickle, each value a small fixed header and the image's bytes.
+
+Keys are the study's (``_lmdb.key``: eight zero-padded digits, so they sort in image order); value i is
+``HEADER`` (label, NumPy dtype string, ndim, shape padded to three) followed by image i encoded by the
+store's codec (raw pixel bytes by default). The key ``meta`` holds the encoding and the count as JSON.
+Any LMDB binding reads it: ``HEADER.unpack_from(value)``, then the pixels ``value[HEADER.size:]``.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterable
+from itertools import islice
+from pathlib import Path
+
+import lmdb
+import numpy as np
+
+from imagestores.stores._files import check_ids
+from imagestores.stores._lmdb import key, map_size
+from imagestores.stores.base import EncodedStore, Images, Reader, UnsupportedInput, batches, runs
+from imagestores.stores.codecs import codec
+
+HEADER = struct.Struct("<q3sB3I")
+"""label (int64), dtype string (``|u1``, ``<u2``), ndim, shape padded with zeros to three entries."""
+
+LABEL = struct.Struct("<q")
+META = b"meta"
+"""Sorts after every digit key, so image keys stay in order at the start of the database."""
+
+
+class RawLmdb(EncodedStore):
+    """Values written with ``putmulti`` in append mode (keys arrive sorted), one transaction per batch.
+
+    The environment is not synced, like every other store here (the data is in the page cache, not forced
+    to disk). It is not opened with ``writemap``: measured here, writing through the map cost 1.6 times the
+    CPU time of LMDB's own writes (a page fault per new page) and left a sparse file of the whole map size.
+    """
+
+    def write(self, images: Images, labels: np.ndarray) -> None:
+        kind = np.asarray(labels).dtype.kind
+        if kind not in "biu":
+            raise UnsupportedInput(f"lmdb_raw keeps integer labels in its header, not {kind!r} labels")
+        super().write(images, labels)
+
+    def _write(self, images: Images, labels: np.ndarray) -> None:
+        with lmdb.open(str(self.path), map_size=map_size(images), sync=False) as env:
+            for part in batches(len(images)):
+                records = zip(range(part.start, part.stop), images[part], labels[part].tolist(), strict=True)
+                with env.begin(write=True) as txn:
+                    values = ((key(index), self._value(image, label)) for index, image, label in records)
+                    _, added = txn.cursor().putmulti(values, append=True)
+                    if added != part.stop - part.start:  # append mode refuses keys out of order, silently
+                        raise ValueError(f"LMDB stored {added} of images {part.start}..{part.stop - 1}")
+            with env.begin(write=True) as txn:
+                txn.put(META, json.dumps({"encoding": self.codec.name, "count": len(images)}).encode())
+
+    def _value(self, image: np.ndarray, label: int) -> bytes:
+        shape = image.shape + (0,) * (3 - image.ndim)
+        return HEADER.pack(label, image.dtype.str.encode(), image.ndim, *shape) + self.codec.encode(image)
+
+    def open(self) -> Reader:
+        return _RawLmdbReader(self.path)
+
+
+class _RawLmdbReader(Reader):
+    """One read transaction per call; values are views into the map, decoded straight into the output."""
+
+    def __init__(self, path: Path) -> None:
+        self.env = lmdb.open(str(path), readonly=True, lock=False)
+        with self.env.begin() as txn:
+            meta = json.loads(txn.get(META))
+        self.codec = codec(meta["encoding"])
+        self.count = meta["count"]
+
+    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+        check_ids(indices, self.count)
+        with self.env.begin(buffers=True) as txn:
+            for position, first, length in runs(indices):
+                targets = images_out[position : position + length]
+                labels_out[position : position + length] = self._read_run(
+                    _values(txn, first, length), targets
+                )
+
+    def _read_run(self, values: Iterable[memoryview], targets: Images) -> list[int]:
+        """Decode ``values`` into ``targets`` and return their labels.
+
+        Raw pixels bound for one contiguous array are copied byte for byte into a view of it (a size
+        mismatch is an error): measured here, 2.7 times faster than a codec call per image.
+        """
+        labels = []
+        if self.codec.name == "raw" and isinstance(targets, np.ndarray) and targets.flags.c_contiguous:
+            out = memoryview(targets).cast("B")
+            size = targets[0].nbytes
+            for start, value in zip(range(0, out.nbytes, size), values, strict=True):
+                labels.append(LABEL.unpack_from(value)[0])
+                out[start : start + size] = value[HEADER.size :]
+        else:
+            for value, target in zip(values, targets, strict=True):
+                labels.append(LABEL.unpack_from(value)[0])
+                self.codec.decode_into(value[HEADER.size :], target)
+        return labels
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _values(txn: lmdb.Transaction, first: int, length: int) -> Iterable[memoryview]:
+    """Values of images first..first+length-1 (all present): a lookup for one, a cursor walk for a run.
+
+    Measured here, walking a cursor reads a run about 13% faster than looking up each key, and a single
+    lookup is faster than positioning a cursor.
+    """
+    if length == 1:
+        return (txn.get(key(first)),)
+    cursor = txn.cursor()
+    cursor.set_key(key(first))
+    return islice(cursor.iternext(keys=False), length)

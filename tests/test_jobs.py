@@ -1,0 +1,39 @@
+"""Checks a job makes before it starts work: where the stores go, and whether they fit."""
+
+from __future__ import annotations
+
+import shutil
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+from imagestores.measure import jobs
+from imagestores.report import gather
+
+
+def test_store_root_expands_environment_variables(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCRATCH_FOR_TEST", str(tmp_path))
+    assert jobs.store_root("$SCRATCH_FOR_TEST/stores") == tmp_path / "stores"
+
+
+def test_an_unset_variable_in_store_root_is_an_error_naming_it(monkeypatch):
+    monkeypatch.delenv("TMPDIR_NOT_SET", raising=False)
+    with pytest.raises(OSError, match="TMPDIR_NOT_SET is not set"):
+        jobs.store_root("${TMPDIR_NOT_SET}/stores")
+
+
+def test_a_store_that_cannot_fit_refuses_to_start_saying_how_much(monkeypatch, tmp_path):
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 * 2**30, 0, 2**30))
+    images = np.zeros((100_000, 32, 32, 3), dtype=np.uint8)
+    with pytest.raises(OSError, match=r"1\.0 GiB free, but 3 repeats .* up to 3\.3 GiB"):
+        jobs.check_free_space(tmp_path, images, repeats=3)
+    jobs.check_free_space(tmp_path, images[:1000], repeats=3)  # 34 MiB fits
+
+
+def test_gathering_only_skipped_tables_keeps_the_header(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.csv").write_text(",".join(jobs.TIMING_COLUMNS) + "\n")
+    gather.gather([tmp_path / "a.csv", tmp_path / "b.csv"], tmp_path / "all.csv")
+    assert (tmp_path / "all.csv").read_text().strip() == ",".join(jobs.TIMING_COLUMNS)

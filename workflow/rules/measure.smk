@@ -1,0 +1,76 @@
+rule describe_methods:
+    output:
+        "results/methods.csv",
+    log:
+        "results/logs/describe_methods.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    params:
+        specs=config["methods"],
+    script:
+        "../scripts/describe_methods.py"
+
+
+rule measure:
+    input:
+        rules.prepare_dataset.output,
+    output:
+        timings="results/timings/{method}/{cutoff}.csv",
+        disk_usage="results/disk_usage/{method}/{cutoff}.csv",
+    log:
+        "results/logs/measure/{method}/{cutoff}.log",
+    benchmark:
+        "results/benchmarks/measure/{method}/{cutoff}.tsv"
+    conda:
+        "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
+    params:
+        method=method_spec,
+        settings={
+            key: config[key]
+            for key in ("repeats", "random_reads", "caches", "drop_caches", "stores")
+        },
+    script:
+        "../scripts/measure.py"
+
+
+rule paper:
+    input:
+        rules.prepare_dataset.output,
+    output:
+        "results/paper/{method}/{cutoff}.csv",
+    log:
+        "results/logs/paper/{method}/{cutoff}.log",
+    benchmark:
+        "results/benchmarks/paper/{method}/{cutoff}.tsv"
+    conda:
+        "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
+    params:
+        method=method_spec,
+        store_root=config["stores"]["root"],
+    script:
+        "../scripts/paper.py"
+
+
+rule environment:
+    output:
+        report(
+            "results/environment.json",
+            caption="../report/environment.rst",
+            category="Machine",
+        ),
+    log:
+        "results/logs/environment.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
+    params:
+        config=config,
+    script:
+        "../scripts/environment.py"

@@ -1,0 +1,131 @@
+rule gather_timings:
+    input:
+        per_store(rules.measure.output.timings),
+    output:
+        "results/timings.csv",
+    log:
+        "results/logs/gather_timings.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/gather.py"
+
+
+rule gather_disk_usage:
+    input:
+        per_store(rules.measure.output.disk_usage),
+    output:
+        "results/disk_usage.csv",
+    log:
+        "results/logs/gather_disk_usage.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/gather.py"
+
+
+rule summarise:
+    input:
+        timings=rules.gather_timings.output[0],
+        disk_usage=rules.gather_disk_usage.output[0],
+        environment=rules.environment.output[0],
+        methods=rules.describe_methods.output[0],
+    output:
+        summary=report(
+            "results/summary.csv", caption="../report/summary.rst", category="Summary"
+        ),
+        winners=report(
+            "results/winners.csv", caption="../report/winners.rst", category="Summary"
+        ),
+        markdown="results/summary.md",
+    log:
+        "results/logs/summarise.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/summarise.py"
+
+
+rule gather_paper:
+    input:
+        expand(rules.paper.output, method=PAPER_METHODS, cutoff=CUTOFFS),
+    output:
+        "results/paper.csv",
+    log:
+        "results/logs/gather_paper.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/gather.py"
+
+
+rule plot_operation:
+    input:
+        timings=rules.gather_timings.output[0],
+        methods=rules.describe_methods.output[0],
+        paper=paper_table(),
+        reference=REFERENCE,
+    output:
+        report(
+            multiext("results/figures/{operation}", ".png", ".svg"),
+            caption="../report/operation.rst",
+            category="Timings",
+            labels={"figure": "{operation}"},
+        ),
+    log:
+        "results/logs/plot/{operation}.log",
+    wildcard_constraints:
+        operation="|".join(OPERATION_FIGURES),
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/plot.py"
+
+
+rule plot_timings:
+    input:
+        timings=rules.gather_timings.output[0],
+        methods=rules.describe_methods.output[0],
+    output:
+        report(
+            multiext("results/figures/{figure}", ".png", ".svg"),
+            caption="../report/timings.rst",
+            category="Timings",
+            labels={"figure": "{figure}"},
+        ),
+    log:
+        "results/logs/plot/{figure}.log",
+    wildcard_constraints:
+        figure="|".join(TIMING_FIGURES),
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/plot.py"
+
+
+rule plot_disk_usage:
+    input:
+        disk_usage=rules.gather_disk_usage.output[0],
+        methods=rules.describe_methods.output[0],
+    output:
+        report(
+            multiext("results/figures/{figure}", ".png", ".svg"),
+            caption="../report/disk_usage.rst",
+            category="Disk usage",
+            labels={"figure": "{figure}"},
+        ),
+    log:
+        "results/logs/plot/{figure}.log",
+    wildcard_constraints:
+        figure="|".join(DISK_FIGURES),
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/plot.py"
