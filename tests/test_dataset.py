@@ -306,7 +306,7 @@ def test_prepare_cifar10_repeats_base_set(
     index = np.arange(size) % BASE
     np.testing.assert_array_equal(images, base_images[index])
     np.testing.assert_array_equal(labels, base_labels[index])
-    assert written == {
+    expected = {
         "source": "cifar10",
         "requested_source": "cifar10",
         "size": size,
@@ -315,7 +315,11 @@ def test_prepare_cifar10_repeats_base_set(
         "md5": md5_of(archive),
         "seed": 0,
         "fallback_reason": None,
+        "files": ["images.npy", "labels.npy", "dataset.json"],
+        "dtypes": {"uint8": BASE},
     }
+    assert {key: written[key] for key in expected} == expected
+    assert written["pixel_bytes"]["total"] == BASE * 3072
     assert sorted(os.listdir(tmp_path / "data")) == ["dataset.json", "images.npy", "labels.npy"]
 
 

@@ -185,7 +185,7 @@ def test_numbers_typed_on_the_command_line_are_read_as_numbers(tmp_path):
     assert planned == {"results/timings/disk/10.csv", "results/timings/disk/20.csv"}
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "large.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "large.yaml", "folder-example.yaml"])
 def test_shipped_configs_plan_every_job(tmp_path, name):
     config = yaml.safe_load((REPO / "config" / name).read_text())
     result = snakemake(tmp_path, config, "--cores", "4", "--dry-run")

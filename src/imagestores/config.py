@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from imagestores.data.cifar10 import CIFAR10_TRAIN_SIZE
 from imagestores.stores import METHODS, name_of, resolve
 
 
@@ -42,6 +43,10 @@ def coerce(value: Any, schema: Mapping[str, Any]) -> Any:
     Only strings that spell a value of the wanted type exactly are converted: anything else is left for
     the schema to reject with its own message.
     """
+    for alternative in (*schema.get("oneOf", ()), *schema.get("anyOf", ())):
+        converted = coerce(value, alternative)
+        if converted is not value:
+            return converted
     kind = schema.get("type")
     if isinstance(value, str):
         text = value.strip()
@@ -84,10 +89,20 @@ def check(config: Mapping[str, Any]) -> None:
             method.traits  # noqa: B018 - reading the traits checks the options
         except (TypeError, ValueError) as problem:
             raise ConfigError(f"config key 'methods', entry {method.name!r}: {problem}") from None
-    size = config["dataset"]["size"]
+    dataset = config["dataset"]
+    if dataset["source"] == "folder" and not dataset.get("path"):
+        raise ConfigError(
+            "config key 'dataset.path': the folder source needs the folder of your images, "
+            "e.g. 'dataset.path: /data/my-images'"
+        )
+    size = dataset["size"]
+    if size == "all":
+        if dataset["source"] == "folder":
+            return  # how many images a folder holds is known once it is read: the data stage checks
+        size = CIFAR10_TRAIN_SIZE
     too_large = [cutoff for cutoff in config["cutoffs"] if cutoff > size]
     if too_large:
         raise ConfigError(
-            f"config key 'cutoffs': {', '.join(map(str, too_large))} exceed dataset.size ({size}); "
-            "lower the cutoffs or raise dataset.size"
+            f"config key 'cutoffs': {', '.join(map(str, too_large))} exceed dataset.size ({dataset['size']}, "
+            f"{size:,} images); lower the cutoffs or raise dataset.size"
         )

@@ -1,10 +1,17 @@
 import json
+import os
 from pathlib import Path
 
 from snakemake.logging import logger
 
 from imagestores.config import validate
-from imagestores.report import DISK_FIGURES, OPERATION_FIGURES, TIMING_FIGURES
+from imagestores.report import (
+    DATA_FIGURES,
+    DISK_FIGURES,
+    OPERATION_FIGURES,
+    TIMING_FIGURES,
+)
+from imagestores.data.prepared import prepared_files
 from imagestores.stores import STUDY_METHODS, name_of
 
 validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
@@ -57,4 +64,12 @@ def final_outputs():
         *expand(rules.plot_operation.output, operation=OPERATION_FIGURES),
         *expand(rules.plot_timings.output, figure=TIMING_FIGURES),
         *expand(rules.plot_disk_usage.output, figure=DISK_FIGURES),
+        *expand(rules.plot_dataset.output, figure=DATA_FIGURES),
     ]
+
+
+def example_folder():
+    """The example folder the data stage reads, when the config asks for one to be built."""
+    if config["dataset"]["example_images"]:
+        return rules.make_example_folder.output
+    return []

@@ -32,6 +32,7 @@ rule summarise:
         disk_usage=rules.gather_disk_usage.output[0],
         environment=rules.environment.output[0],
         methods=rules.describe_methods.output[0],
+        dataset=rules.prepare_dataset.output[-1],
     output:
         summary=report(
             "results/summary.csv", caption="../report/summary.rst", category="Summary"
@@ -124,6 +125,27 @@ rule plot_disk_usage:
         "results/logs/plot/{figure}.log",
     wildcard_constraints:
         figure="|".join(DISK_FIGURES),
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/plot.py"
+
+
+rule plot_dataset:
+    input:
+        dataset=rules.prepare_dataset.output[-1],
+    output:
+        report(
+            multiext("results/figures/{figure}", ".png", ".svg"),
+            caption="../report/dataset.rst",
+            category="Data",
+            labels={"figure": "{figure}"},
+        ),
+    log:
+        "results/logs/plot/{figure}.log",
+    wildcard_constraints:
+        figure="|".join(DATA_FIGURES),
     localrule: True
     conda:
         "../../envs/imagestores.yaml"

@@ -7,11 +7,12 @@ from imagestores.report import figures
 
 logs.to_file(snakemake.log[0])
 outputs = [Path(output) for output in snakemake.output]
-methods = Path(snakemake.input.methods)
-if snakemake.rule == "plot_operation":
+if snakemake.rule == "plot_dataset":
+    figures.plot_dataset(Path(snakemake.input.dataset), outputs)
+elif snakemake.rule == "plot_operation":
     figures.plot_operation(
         Path(snakemake.input.timings),
-        methods,
+        Path(snakemake.input.methods),
         snakemake.wildcards.operation,
         outputs,
         paper=Path(snakemake.input.paper) if snakemake.input.paper else None,
@@ -19,7 +20,7 @@ if snakemake.rule == "plot_operation":
     )
 elif snakemake.rule == "plot_timings":
     draw = getattr(figures, f"plot_{snakemake.wildcards.figure}")
-    draw(Path(snakemake.input.timings), methods, outputs)
+    draw(Path(snakemake.input.timings), Path(snakemake.input.methods), outputs)
 else:
     draw = getattr(figures, f"plot_{snakemake.wildcards.figure}")
-    draw(Path(snakemake.input.disk_usage), methods, outputs)
+    draw(Path(snakemake.input.disk_usage), Path(snakemake.input.methods), outputs)

@@ -14,4 +14,5 @@ summary.write(
     summary_out=Path(snakemake.output.summary),
     winners_out=Path(snakemake.output.winners),
     markdown_out=Path(snakemake.output.markdown),
+    dataset=Path(snakemake.input.dataset),
 )

@@ -22,7 +22,7 @@ import numpy as np
 from imagestores.measure import cache
 from imagestores.measure.floor import check_physical, physical_floor_bandwidth
 from imagestores.stores import Method
-from imagestores.stores.base import Images, batches
+from imagestores.stores.base import Images, byte_batches, image_sizes
 
 READ_BATCH = 4096
 """Images read per call while reading a whole store: bounds the output buffer whatever N is."""
@@ -81,7 +81,7 @@ def image_bytes(images: Images, indices: np.ndarray | range) -> int:
     """Pixel bytes of the images ``indices``: what an operation on them moves."""
     if isinstance(images, np.ndarray):
         return len(indices) * images[0].nbytes
-    return sum(images[i].nbytes for i in indices)
+    return int(image_sizes(images)[np.asarray(indices, dtype=np.int64)].sum())
 
 
 def allocate(images: Images, indices: np.ndarray) -> Images:
@@ -93,7 +93,7 @@ def allocate(images: Images, indices: np.ndarray) -> Images:
         buffer = np.empty((len(indices), *images.shape[1:]), dtype=images.dtype)
         buffer.fill(0)
         return buffer
-    return [np.zeros_like(images[i]) for i in indices.tolist()]
+    return [np.zeros(images[i].shape, images[i].dtype) for i in indices.tolist()]
 
 
 def psnr_db(got: np.ndarray, expected: np.ndarray) -> float:
@@ -136,7 +136,12 @@ def fresh(path: Path) -> Path:
 
 
 def time_writes(
-    method: Method, images: Images, labels: np.ndarray, keep: Path, scratch: Path, repeats: int
+    method: Method,
+    images: Images,
+    labels: np.ndarray,
+    keep: Path,
+    scratch: Path,
+    repeats: int,
 ) -> list[Measurement]:
     """Time writing all images (``store_many``) and one image (``store_one``), ``repeats`` times each.
 
@@ -194,7 +199,12 @@ OPERATIONS = (*write_cases(1), *read_cases(1, 1))
 
 
 def operation_run(
-    method: Method, operation: str, images: Images, labels: np.ndarray, store: Path, random_reads: int
+    method: Method,
+    operation: str,
+    images: Images,
+    labels: np.ndarray,
+    store: Path,
+    random_reads: int,
 ) -> Callable[[], object]:
     """One untimed run of ``operation``, ready to call: a write of a new ``store``, or a read of ``store``.
 
@@ -210,20 +220,27 @@ def operation_run(
 
 
 def read_all(method: Method, store_path: Path, images: Images, labels: np.ndarray) -> float:
-    """Read every image in order, in batches into one reused buffer, verifying each; return seconds."""
+    """Read every image in order, batch by batch, verifying each; return seconds.
+
+    Batches are bounded in images and bytes (``byte_batches``). Equally shaped images go through one reused
+    buffer; images of differing shapes get each batch's buffers allocated and touched outside the clock.
+    """
     count = len(images)
-    buffer = allocate(images, np.arange(min(count, READ_BATCH)))
-    labels_out = np.zeros(len(buffer), dtype=labels.dtype)
+    parts = list(byte_batches(images, most=READ_BATCH))
+    fixed = isinstance(images, np.ndarray)
+    buffer = allocate(images, np.arange(max(part.stop - part.start for part in parts))) if fixed else None
+    labels_out = np.zeros(min(count, READ_BATCH), dtype=labels.dtype)
     watch = Stopwatch()
     store = method.store(store_path)
     with watch.running():
         reader = store.open()
     try:
-        for part in batches(count, READ_BATCH):
+        for part in parts:
             indices = np.arange(part.start, part.stop)
+            out = buffer if fixed else allocate(images, indices)
             with watch.running():
-                reader.read_into(indices, buffer, labels_out)
-            verify(method, buffer, labels_out, images, labels, indices)
+                reader.read_into(indices, out, labels_out)
+            verify(method, out, labels_out, images, labels, indices)
     finally:
         with watch.running():
             reader.close()

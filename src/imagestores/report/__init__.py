@@ -13,5 +13,7 @@ TIMING_FIGURES = ("single_image", "cost_per_image", "peak_memory")
 """Figures drawn from every timing at once."""
 DISK_FIGURES = ("disk_usage",)
 """Figures drawn from the disk-usage table."""
-FIGURES = (*OPERATION_FIGURES, *TIMING_FIGURES, *DISK_FIGURES)
+DATA_FIGURES = ("dataset",)
+"""Figures drawn from the data stage's record, dataset.json."""
+FIGURES = (*OPERATION_FIGURES, *TIMING_FIGURES, *DISK_FIGURES, *DATA_FIGURES)
 """Every figure of a run, by name: the rules draw each as PNG and SVG in ``results/figures/``."""

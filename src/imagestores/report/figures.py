@@ -7,6 +7,7 @@ cold page-cache reads are separate panels, never one line. The data source is in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.lines import Line2D
@@ -248,3 +250,41 @@ def plot_disk_usage(disk_usage: Path, methods: Path, outputs: Sequence[Path]) ->
     panels = [(title, frame.assign(MiB=frame[column] / 2**20)) for column, title in measures.items()]
     title = f"Disk usage of every store ({source_label(frame)})"
     _panels(panels, "MiB", "MiB", title, outputs, Style(read_methods(methods)))
+
+
+def plot_dataset(dataset: Path, outputs: Sequence[Path]) -> None:
+    """What the images are: how many of each size (pixels and, for a folder, files) and of each format."""
+    record = json.loads(Path(dataset).read_text())
+    counts = {"pixel bytes per image": record["pixel_bytes"]["histogram_log2"]}
+    if "file_bytes" in record:
+        counts["file bytes per image"] = record["file_bytes"]["histogram_log2"]
+    kinds = {"pixel type": record.get("dtypes", {})}
+    if "formats" in record:
+        kinds = {"format": record["formats"], **kinds, "mode": record["modes"]}
+    figure, (sizes, types) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [3, 2]})
+    width = 0.8 / len(counts)
+    for number, (label, histogram) in enumerate(counts.items()):
+        bins = sorted(int(low) for low in histogram)
+        positions = np.log2(bins) + (number - (len(counts) - 1) / 2) * width
+        sizes.bar(positions, [histogram[str(low)] for low in bins], width=width, label=label)
+    ticks = sorted({int(low) for histogram in counts.values() for low in histogram})
+    sizes.set_xticks(np.log2(ticks), [_bytes_label(low) for low in ticks], rotation=45, ha="right")
+    sizes.set(xlabel="size (from ... to twice that)", ylabel="distinct images", title="Sizes")
+    sizes.legend(fontsize="small")
+    labels, values, colours = [], [], []
+    for number, (kind, table) in enumerate(kinds.items()):
+        labels += [f"{kind}: {name}" for name in table]
+        values += list(table.values())
+        colours += [sns.color_palette("deep")[number]] * len(table)
+    types.barh(labels[::-1], values[::-1], color=colours[::-1])
+    types.set(xlabel="distinct images", title="Formats and pixel types")
+    figure.suptitle(f"The data: {record['base_size']:,} distinct images, source {record['source']}")
+    figure.tight_layout()
+    _save(figure, outputs)
+
+
+def _bytes_label(value: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= size:
+            return f"{value / size:g} {unit}"
+    return f"{value} B"

@@ -158,12 +158,63 @@ def machine_lines(environment: dict) -> list[str]:
     ]
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in counts.items())
+
+
+def _bytes(value: float) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= size:
+            return f"{value / size:,.1f} {unit}"
+    return f"{value:,.0f} B"
+
+
+def data_lines(dataset: dict) -> list[str]:
+    """What the images were, from dataset.json: count, formats, pixel types, sizes, what was left out."""
+    lines = [
+        f"- {dataset['size']:,} images ({dataset['base_size']:,} distinct), source {dataset['source']}"
+        + (f", from `{dataset['path']}`" if dataset.get("path") else "")
+    ]
+    if "file_bytes" in dataset:
+        pixels, files = dataset["pixel_bytes"], dataset["file_bytes"]
+        lines += [
+            f"- formats: {_counts(dataset['formats'])}; pixel types: {_counts(dataset['dtypes'])}; "
+            f"modes: {_counts(dataset['modes'])}; {dataset['distinct_shapes']:,} distinct shapes",
+            f"- pixels per image: median {_bytes(pixels['median'])} (10% below {_bytes(pixels['p10'])}, "
+            f"10% above {_bytes(pixels['p90'])}, largest {_bytes(pixels['max'])}); files per image: median "
+            f"{_bytes(files['median'])}; all distinct images: {_bytes(pixels['total'])} of pixels in "
+            f"{_bytes(files['total'])} of files",
+            f"- left out: {dataset['not_images']['count']:,} files that are not images, "
+            f"{len(dataset['skipped_bad_files']):,} unreadable images (each in `results/data/dataset.json`)",
+        ]
+    return lines
+
+
+def throughput_table(summary: pd.DataFrame, cutoff: int, lossy: Sequence[str] = ()) -> list[str]:
+    """MB/s and images/s of every method and operation at ``cutoff``, from the median time."""
+    at_cutoff = summary[summary["cutoff"] == cutoff].set_index(["method", "operation", "cache"])
+    header = ["method", *(f"{op} {cache}".replace(" none", "") for op, cache in COLUMNS)]
+    rows = []
+    for method in dict.fromkeys(at_cutoff.index.get_level_values("method")):
+        cells = [f"{method} (lossy)" if method in lossy else method]
+        for operation, cache in COLUMNS:
+            key = (method, operation, cache)
+            if key in at_cutoff.index:
+                row = at_cutoff.loc[key]
+                cells.append(f"{row['mb_per_s']:,.1f} MB/s, {row['images_per_s']:,.0f}/s")
+            else:
+                cells.append("")
+        rows.append(cells)
+    return _table(header, rows)
+
+
 def markdown(
     summary: pd.DataFrame,
     winners: pd.DataFrame,
     disk_usage: pd.DataFrame,
     environment: dict,
     methods: pd.DataFrame,
+    dataset: dict | None = None,
 ) -> str:
     cutoff = int(summary["cutoff"].max())
     sources = ", ".join(sorted(summary["source"].unique()))
@@ -188,6 +239,12 @@ def markdown(
         *method_table(summary, disk_usage, cutoff, lossy),
         "",
         *([f"Lossy (checked by PSNR, not equality): {', '.join(lossy)}.", ""] if lossy else []),
+        "## Throughput",
+        "",
+        f"At {cutoff:,} images: megabytes of pixels and images per second, from the median time.",
+        "",
+        *throughput_table(summary, cutoff, lossy),
+        "",
         "## Peak memory at every size",
         "",
         "The largest growth of anonymous memory (MiB) while writing (store_many, store_one) and reading "
@@ -196,6 +253,7 @@ def markdown(
         "",
         *memory_table(summary),
         "",
+        *(["## Data", "", *data_lines(dataset), ""] if dataset else []),
         "## Machine",
         "",
         *machine_lines(environment),
@@ -211,6 +269,7 @@ def write(
     summary_out: Path,
     winners_out: Path,
     markdown_out: Path,
+    dataset: Path | None = None,
 ) -> None:
     """Summarise the gathered timings: statistics, winners and the Markdown page."""
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
@@ -222,4 +281,5 @@ def write(
     summary.to_csv(summary_out, index=False)
     picked.to_csv(winners_out, index=False)
     record = json.loads(Path(environment).read_text())
-    Path(markdown_out).write_text(markdown(summary, picked, usage, record, read_methods(methods)))
+    data = json.loads(Path(dataset).read_text()) if dataset else None
+    Path(markdown_out).write_text(markdown(summary, picked, usage, record, read_methods(methods), data))

@@ -32,7 +32,7 @@ from typing import Any, Self
 import numpy as np
 
 from imagestores.stores._files import check_sizes, map_file
-from imagestores.stores.base import EncodedStore, Images, Reader, batches
+from imagestores.stores.base import EncodedStore, Images, Reader, byte_batches
 from imagestores.stores.codecs import codec
 
 CHUNK = "chunk-{:05d}.bin"
@@ -88,11 +88,11 @@ class ChunkStore(EncodedStore):
         dtype = index_dtype(labels.dtype)
         # Each batch's index rows are appended to the file at once, so memory does not grow with N.
         with _ChunkWriter(self.path, self.chunk_bytes) as writer, open(self.path / INDEX, "wb") as index:
-            for part in batches(len(images)):
+            for part in byte_batches(images):
                 block = images[part]
                 rows = np.zeros(len(block), dtype=dtype)
                 rows["label"] = labels[part]
-                data, rows["length"] = self._encode(block)
+                data, rows["length"] = self._encode(images, part)
                 rows["chunk"], rows["offset"] = writer.append(data, rows["length"].tolist())
                 _describe(rows, block)
                 rows.tofile(index)
@@ -104,12 +104,13 @@ class ChunkStore(EncodedStore):
         }
         (self.path / META).write_text(json.dumps(meta))
 
-    def _encode(self, block: Images) -> tuple[memoryview, list[int]]:
-        """The records of ``block`` back to back, and the length of each."""
+    def _encode(self, images: Images, part: slice) -> tuple[memoryview, list[int]]:
+        """The records of images ``part`` back to back, and the length of each."""
+        block = images[part]
         if self.codec.name == "raw" and self.compress is None and isinstance(block, np.ndarray):
             block = np.ascontiguousarray(block)
             return memoryview(block).cast("B"), [block[0].nbytes] * len(block)
-        records = [self.codec.encode(image) for image in block]
+        records = self.encoded(images, part)
         if self.compress == "gzip":
             records = [zlib.compress(record, wbits=GZIP_WBITS) for record in records]
         return memoryview(b"".join(records)), [len(record) for record in records]

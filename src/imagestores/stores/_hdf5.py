@@ -27,7 +27,7 @@ import numpy as np
 from h5py import h5s, h5t
 
 from imagestores.stores._files import check_ids
-from imagestores.stores.base import EncodedStore, Images, Reader, batches, put_block, runs
+from imagestores.stores.base import EncodedStore, Images, Reader, byte_batches, put_block, runs
 from imagestores.stores.codecs import Codec
 
 ENCODED_FILE = "images.h5"
@@ -108,11 +108,11 @@ class EncodedHdf5(EncodedStore):
             shapes.attrs["columns"] = "height, width, channels (0: no channel axis)"
             dtypes = file.create_dataset("dtypes", (count,), dtype="S3")
             self._create_blobs(file, count)
-            for part in batches(count):
+            for part in byte_batches(images):
                 batch = images[part]
                 shapes[part] = [shape_row(image) for image in batch]
                 dtypes[part] = [image.dtype.str for image in batch]
-                self._put_blobs(file, part.start, [self.codec.encode(image) for image in batch])
+                self._put_blobs(file, part.start, self.encoded(images, part))
 
     def _create_blobs(self, file: h5py.File, count: int) -> None:
         """Create what holds the encoded images, before the first batch."""

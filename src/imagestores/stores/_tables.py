@@ -1,5 +1,7 @@
 """What the table stores (Parquet, Lance) share: one Arrow schema of one row per image, and its rows.
 
+A folder's metadata table becomes columns beside the image's, so the table answers queries on it.
+
 A row holds the image's encoded bytes, its label, its numpy shape ((H, W) or (H, W, C)) and its numpy
 dtype string, so any Arrow reader can rebuild the image without this package. Raw images of one size go
 into a ``fixed_size_binary`` column, which is read back as one contiguous buffer (about 1.5x faster than
@@ -8,15 +10,16 @@ into a ``fixed_size_binary`` column, which is read back as one contiguous buffer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
 
-from imagestores.stores.base import Images, batches
+from imagestores.stores.base import EncodedStore, Images, image_sizes, metadata_names, metadata_of
 from imagestores.stores.codecs import Codec
 
 IMAGE, LABEL, SHAPE, DTYPE = "image", "label", "shape", "dtype"
+COLUMNS = (IMAGE, LABEL, SHAPE, DTYPE)
 READ_COLUMNS = [IMAGE, LABEL]
 """The columns a read needs: the caller's buffers already give each image's shape and dtype."""
 
@@ -25,30 +28,39 @@ def record_size(images: Images, codec: Codec) -> int | None:
     """Bytes of every record when all have one size (raw pixels of equally sized images), else None."""
     if codec.name != "raw":
         return None
-    if isinstance(images, np.ndarray):
-        return images[0].nbytes
-    sizes = {image.nbytes for image in images}
-    return sizes.pop() if len(sizes) == 1 else None
+    sizes = np.unique(image_sizes(images))
+    return int(sizes[0]) if len(sizes) == 1 else None
 
 
 def schema(images: Images, labels: np.ndarray, codec: Codec) -> pa.Schema:
+    """The image columns, then the metadata table's columns (a folder's), renamed where they would clash."""
     size = record_size(images, codec)
+    metadata = metadata_of(images)
     return pa.schema(
         [
             (IMAGE, pa.binary() if size is None else pa.binary(size)),
             (LABEL, pa.from_numpy_dtype(labels.dtype)),
             (SHAPE, pa.list_(pa.int32())),
             (DTYPE, pa.string()),
+            *(
+                ()
+                if metadata is None
+                else zip(metadata_names(metadata, COLUMNS), metadata.schema.types, strict=True)
+            ),
         ]
     )
 
 
 def record_batches(
-    images: Images, labels: np.ndarray, codec: Codec, table_schema: pa.Schema, rows: int
+    store: EncodedStore,
+    images: Images,
+    labels: np.ndarray,
+    table_schema: pa.Schema,
+    parts: Iterable[slice],
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of ``table_schema`` in batches of ``rows`` images, encoding one batch at a time."""
+    """The rows of ``table_schema``, one record batch per slice of ``parts``, encoded one batch at a time."""
     image_type = table_schema.field(IMAGE).type
-    for part in batches(len(images), rows):
+    for part in parts:
         block = images[part]
         count = part.stop - part.start
         if isinstance(block, np.ndarray) and pa.types.is_fixed_size_binary(image_type):
@@ -56,13 +68,15 @@ def record_batches(
             pixels = pa.py_buffer(np.ascontiguousarray(block))
             column = pa.FixedSizeBinaryArray.from_buffers(image_type, count, [None, pixels])
         else:
-            column = pa.array([codec.encode(image) for image in block], type=image_type)
+            column = pa.array(store.encoded(images, part), type=image_type)
+        metadata = metadata_of(block)
         yield pa.record_batch(
             [
                 column,
                 pa.array(labels[part], type=table_schema.field(LABEL).type),
                 pa.array([image.shape for image in block], type=pa.list_(pa.int32())),
                 pa.array([image.dtype.str for image in block], type=pa.string()),
+                *(() if metadata is None else (column.combine_chunks() for column in metadata.columns)),
             ],
             schema=table_schema,
         )

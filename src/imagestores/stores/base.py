@@ -6,19 +6,26 @@ measures the store and not the allocation of its output. Writing one image is wr
 image (as the study did); reading one image is ``read_into`` with one index.
 
 Images come as a ``Sequence[np.ndarray]``: an (N, H, W, C) array (possibly memory-mapped, so a store
-must stream it in batches and never materialise all of it) or a list of arrays of differing shapes.
+must stream it in batches and never materialise all of it), a list of arrays of differing shapes, or the
+data stage's lazy sequence of a folder's images. Stores walk them in ``batches``, bounded in images and in
+bytes, so that neither 4 MB images nor a million small ones make a batch large. Writing may also be given
+a folder's images also carry each file's own bytes (``images.originals``), which the ``original`` encoding
+stores unchanged, and its metadata table (``images.metadata``), which table stores keep as columns and the
+others keep beside their data as ``metadata.parquet``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from imagestores.stores.codecs import Codec, codec
 from imagestores.stores.errors import UnsupportedInput
@@ -31,12 +38,16 @@ __all__ = [
     "Traits",
     "UnsupportedInput",
     "batches",
+    "byte_batches",
     "put_block",
     "runs",
 ]
 
 Images = Sequence[np.ndarray]
 """An (N, H, W, C) array or a list of N arrays; element i is image i."""
+
+METADATA = "metadata.parquet"
+"""Where a store that has no columns of its own keeps the images' metadata table, beside its data."""
 
 WRITE_BATCH = 4096
 """Images a store handles at once while streaming; bounds memory independently of N."""
@@ -104,10 +115,14 @@ class Store(ABC):
             encoding=codec_.label if isinstance(codec_, Codec) else "",
         )
 
+    keeps_metadata: ClassVar[bool] = False
+    """True when the store keeps a metadata table in columns of its own (the table stores)."""
+
     def check(self, images: Images) -> None:
         """Raise UnsupportedInput naming the problem when this method cannot hold ``images``."""
         if len(images) == 0:
             raise UnsupportedInput("there are no images to store")
+        self.check_originals(images)
         first = images[0]
         for index, image in enumerate(_each_image(images)):
             if image.dtype not in self.dtypes:
@@ -127,13 +142,23 @@ class Store(ABC):
     def check_image(self, index: int, image: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Hook for a method's own limits (an encoding's, say); raise UnsupportedInput to refuse."""
 
+    def check_originals(self, images: Images) -> None:  # noqa: B027 - a hook
+        """Hook for methods that store the original files: refuse images that have none."""
+
     def write(self, images: Images, labels: np.ndarray) -> None:
-        """Create the store at ``self.path`` (which must not exist) holding ``images`` and ``labels``."""
+        """Create the store at ``self.path`` (which must not exist) holding ``images`` and ``labels``.
+
+        A metadata table that comes with the images (``images.metadata``) is kept too: in the store's own
+        columns where it has them (``keeps_metadata``), else beside its data as ``metadata.parquet``.
+        """
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.check(images)
         self.path.mkdir(parents=True, exist_ok=False)
         self._write(images, np.asarray(labels))
+        metadata = metadata_of(images)
+        if metadata is not None and not self.keeps_metadata:
+            pq.write_table(metadata, self.path / METADATA)
 
     @abstractmethod
     def _write(self, images: Images, labels: np.ndarray) -> None:
@@ -156,6 +181,19 @@ class EncodedStore(Store):
 
     def check_image(self, index: int, image: np.ndarray) -> None:
         self.codec.check(index, image)
+
+    def check_originals(self, images: Images) -> None:
+        if self.codec.needs_originals and getattr(images, "originals", None) is None:
+            raise UnsupportedInput(
+                "the original encoding stores each source file's own bytes, and this data has no files "
+                "(it was generated or unpacked from an archive): use it with `dataset.source: folder`"
+            )
+
+    def encoded(self, images: Images, part: slice) -> list[bytes | memoryview]:
+        """The records of images ``part``: encoded by the codec, or the original files' bytes."""
+        if self.codec.needs_originals:
+            return list(images[part].originals)
+        return [self.codec.encode(image) for image in images[part]]
 
 
 class Reader(ABC):
@@ -190,11 +228,52 @@ def _each_image(images: Images) -> Iterator[np.ndarray]:
         yield from images
 
 
+def metadata_of(images: Images) -> pa.Table | None:
+    """The metadata table that came with ``images`` (a folder's), one row per image; None for arrays."""
+    return getattr(images, "metadata", None)
+
+
+def metadata_names(metadata: pa.Table, taken: Iterable[str]) -> list[str]:
+    """The metadata's column names beside a store's own columns ``taken``: ``meta_`` before a clashing one."""
+    taken = set(taken)
+    return [f"meta_{name}" if name in taken else name for name in metadata.column_names]
+
+
 def batches(count: int, size: int | None = None) -> Iterator[slice]:
     """Consecutive slices covering range(count), each at most ``size`` (default WRITE_BATCH) long."""
     size = size or WRITE_BATCH
     for start in range(0, count, size):
         yield slice(start, min(start + size, count))
+
+
+BATCH_BYTES = 64 * 2**20
+"""Pixel bytes a store handles at once while streaming: 4,096 CIFAR images are 12 MiB, 16 microscopy
+TIFFs of 1344 x 1024 x 16 bit 42 MiB, so memory stays bounded whatever the images' size."""
+
+
+def image_sizes(images: Images) -> np.ndarray:
+    """Pixel bytes of every image, without reading any pixels."""
+    if isinstance(images, np.ndarray):
+        return np.full(len(images), images[0].nbytes if len(images) else 0, dtype=np.int64)
+    sizes = getattr(images, "sizes", None)
+    if sizes is not None:
+        return np.asarray(sizes, dtype=np.int64)
+    return np.array([image.nbytes for image in images], dtype=np.int64)
+
+
+def byte_batches(images: Images, budget: int | None = None, most: int | None = None) -> Iterator[slice]:
+    """Consecutive slices covering ``images``, each at most ``budget`` pixel bytes (default BATCH_BYTES)
+    and ``most`` images (default WRITE_BATCH), but never empty: an image larger than the budget comes alone.
+    """
+    budget, most = budget or BATCH_BYTES, most or WRITE_BATCH
+    ends = np.cumsum(image_sizes(images))
+    start = 0
+    while start < len(ends):
+        before = ends[start - 1] if start else 0
+        stop = int(np.searchsorted(ends, before + budget, side="right"))
+        stop = min(max(stop, start + 1), start + most)
+        yield slice(start, stop)
+        start = stop
 
 
 def runs(indices: np.ndarray) -> Iterator[tuple[int, int, int]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from imagestores.stores.base import Images, Reader, Store, batches, put_block, runs
+from imagestores.stores.base import Images, Reader, Store, byte_batches, put_block, runs
 
 FILE = "images.h5"
 
@@ -21,7 +21,7 @@ class Hdf5Arrays(Store):
         first = images[0]
         with h5py.File(self.path / FILE, "w") as file:
             dataset = file.create_dataset("images", (len(images), *first.shape), dtype=first.dtype)
-            for part in batches(len(images)):
+            for part in byte_batches(images):
                 dataset[part] = images[part]
             file.create_dataset("meta", data=labels)
 

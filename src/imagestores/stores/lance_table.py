@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from imagestores.stores import _tables as tables
-from imagestores.stores.base import WRITE_BATCH, EncodedStore, Images, Reader
+from imagestores.stores.base import EncodedStore, Images, Reader, byte_batches
 from imagestores.stores.codecs import Codec
 
 
@@ -20,9 +20,11 @@ class LanceTable(EncodedStore):
     Options: ``encoding`` (raw, png, jpeg) and ``quality``.
     """
 
+    keeps_metadata = True
+
     def _write(self, images: Images, labels: np.ndarray) -> None:
         table_schema = tables.schema(images, labels, self.codec)
-        batches = tables.record_batches(images, labels, self.codec, table_schema, WRITE_BATCH)
+        batches = tables.record_batches(self, images, labels, table_schema, byte_batches(images))
         lance.write_dataset(pa.RecordBatchReader.from_batches(table_schema, batches), self.path)
 
     def open(self) -> Reader:

@@ -13,7 +13,7 @@ from typing import BinaryIO
 import numpy as np
 
 from imagestores.stores._files import check_ids, check_sizes, map_file, pread_into
-from imagestores.stores.base import Images, Reader, Store, batches, runs
+from imagestores.stores.base import Images, Reader, Store, byte_batches, runs
 
 IMAGES = "images.npy"
 LABELS = "labels.npy"
@@ -29,7 +29,7 @@ class NpyArray(Store):
         array = np.lib.format.open_memmap(
             self.path / IMAGES, mode="w+", dtype=first.dtype, shape=(len(images), *first.shape)
         )
-        for part in batches(len(images)):
+        for part in byte_batches(images):
             array[part] = images[part]
         array.flush()
         del array  # unmaps the file

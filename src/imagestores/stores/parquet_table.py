@@ -6,6 +6,7 @@ holding the requested rows, and only the image and label columns, then gathers t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from imagestores.stores import _tables as tables
-from imagestores.stores.base import EncodedStore, Images, Reader
+from imagestores.stores.base import EncodedStore, Images, Reader, batches, byte_batches
 from imagestores.stores.codecs import Codec
 
 FILE = "images.parquet"
@@ -37,6 +38,8 @@ class ParquetTable(EncodedStore):
     dictionary encoding are kept off the image column, where they would only bloat the footer.
     """
 
+    keeps_metadata = True
+
     def __init__(
         self, path: Path | str | None = None, row_group_rows: int | None = None, **options: Any
     ) -> None:
@@ -45,14 +48,14 @@ class ParquetTable(EncodedStore):
             raise ValueError(f"row_group_rows must be positive, not {row_group_rows}")
         self.row_group_rows = row_group_rows
 
-    def rows_per_group(self, images: Images) -> int:
+    def row_groups(self, images: Images) -> Iterator[slice]:
+        """The images of each row group: ``row_group_rows`` at a time, or about ROW_GROUP_BYTES of pixels."""
         if self.row_group_rows is not None:
-            return self.row_group_rows
-        return max(1, ROW_GROUP_BYTES // images[0].nbytes)
+            return batches(len(images), self.row_group_rows)
+        return byte_batches(images, ROW_GROUP_BYTES, most=len(images))
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
         table_schema = tables.schema(images, labels, self.codec)
-        rows = self.rows_per_group(images)
         with pq.ParquetWriter(
             self.path / FILE,
             table_schema,
@@ -60,8 +63,8 @@ class ParquetTable(EncodedStore):
             use_dictionary=[tables.LABEL, tables.DTYPE, f"{tables.SHAPE}.list.element"],
             write_statistics=[tables.LABEL],
         ) as writer:
-            for batch in tables.record_batches(images, labels, self.codec, table_schema, rows):
-                writer.write_batch(batch, row_group_size=rows)
+            for batch in tables.record_batches(self, images, labels, table_schema, self.row_groups(images)):
+                writer.write_batch(batch, row_group_size=batch.num_rows)
 
     def open(self) -> Reader:
         return _ParquetReader(self.path / FILE, self.codec)

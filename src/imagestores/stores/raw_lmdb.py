@@ -19,7 +19,14 @@ import numpy as np
 
 from imagestores.stores._files import check_ids
 from imagestores.stores._lmdb import key, map_size
-from imagestores.stores.base import EncodedStore, Images, Reader, UnsupportedInput, batches, runs
+from imagestores.stores.base import (
+    EncodedStore,
+    Images,
+    Reader,
+    UnsupportedInput,
+    byte_batches,
+    runs,
+)
 from imagestores.stores.codecs import codec
 
 HEADER = struct.Struct("<q3sB3I")
@@ -46,19 +53,25 @@ class RawLmdb(EncodedStore):
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
         with lmdb.open(str(self.path), map_size=map_size(images), sync=False) as env:
-            for part in batches(len(images)):
-                records = zip(range(part.start, part.stop), images[part], labels[part].tolist(), strict=True)
+            for part in byte_batches(images):
+                records = zip(
+                    range(part.start, part.stop),
+                    images[part],
+                    labels[part].tolist(),
+                    self.encoded(images, part),
+                    strict=True,
+                )
                 with env.begin(write=True) as txn:
-                    values = ((key(index), self._value(image, label)) for index, image, label in records)
+                    values = ((key(index), self._value(*record)) for index, *record in records)
                     _, added = txn.cursor().putmulti(values, append=True)
                     if added != part.stop - part.start:  # append mode refuses keys out of order, silently
                         raise ValueError(f"LMDB stored {added} of images {part.start}..{part.stop - 1}")
             with env.begin(write=True) as txn:
                 txn.put(META, json.dumps({"encoding": self.codec.name, "count": len(images)}).encode())
 
-    def _value(self, image: np.ndarray, label: int) -> bytes:
+    def _value(self, image: np.ndarray, label: int, encoded: bytes | memoryview) -> bytes:
         shape = image.shape + (0,) * (3 - image.ndim)
-        return HEADER.pack(label, image.dtype.str.encode(), image.ndim, *shape) + self.codec.encode(image)
+        return HEADER.pack(label, image.dtype.str.encode(), image.ndim, *shape) + bytes(encoded)
 
     def open(self) -> Reader:
         return _RawLmdbReader(self.path)

@@ -17,12 +17,13 @@ import numpy as np
 import webdataset
 
 from imagestores.stores.base import EncodedStore, Images, Reader, batches, runs
+from imagestores.stores.codecs import suffix_of
 
 SHARD = "shard-%06d.tar"
 """Shard file names, in the %-pattern that ``ShardWriter`` takes."""
 INDEX = "index.npy"
-EXTENSIONS = {"raw": "npy", "png": "png", "jpeg": "jpg"}
-"""Member extension per encoding; webdataset's decoders choose by extension. Raw images go in as .npy."""
+EXTENSIONS = {"png": "png", "jpeg": "jpg"}
+"""Member extension of the encodings this store encodes itself."""
 
 INDEX_DTYPE = np.dtype(
     [
@@ -49,21 +50,28 @@ def key(index: int) -> str:
     return f"{index:09d}"
 
 
+SHARD_BYTES = 256 * 2**20
+"""Most bytes of a shard: 10,000 CIFAR samples take about 35 MB, so only large images reach it."""
+
+
 class WebDatasetShards(EncodedStore):
-    """Tar shards of at most ``shard_samples`` samples (``ShardWriter`` also starts one at 3 GB)."""
+    """Tar shards of at most ``shard_samples`` samples and ``shard_bytes`` bytes (webdataset's own limits)."""
 
     def __init__(
         self,
         path: Path | str | None = None,
         encoding: str = "png",
         shard_samples: int = 10_000,
+        shard_bytes: int = SHARD_BYTES,
         **options: Any,
     ) -> None:
         super().__init__(path, encoding=encoding, **options)
-        if shard_samples < 1:
-            raise ValueError(f"shard_samples must be positive, not {shard_samples}")
+        if shard_samples < 1 or shard_bytes < 1:
+            raise ValueError(
+                f"shard_samples and shard_bytes must be positive, not {shard_samples}, {shard_bytes}"
+            )
         self.shard_samples = shard_samples
-        self.extension = EXTENSIONS[self.codec.name]
+        self.shard_bytes = shard_bytes
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
         # Mapped from its file, so the index is written back as it fills and memory does not grow with N.
@@ -73,20 +81,26 @@ class WebDatasetShards(EncodedStore):
         with webdataset.ShardWriter(
             str(self.path).replace("%", "%%") + "/" + SHARD,
             maxcount=self.shard_samples,
+            maxsize=self.shard_bytes,
             verbose=0,
             post=lambda name: index_shard(Path(name), index),
             mtime=MTIME,
         ) as writer:
             for part in batches(len(labels)):
                 for number, label in enumerate(labels[part].tolist(), part.start):
-                    writer.write(
-                        {"__key__": key(number), self.extension: self.payload(images[number]), "cls": label}
-                    )
+                    extension, payload = self.member(images, number)
+                    writer.write({"__key__": key(number), extension: payload, "cls": label})
         index.flush()
 
-    def payload(self, image: np.ndarray) -> bytes | np.ndarray:
-        """What goes in the image member: encoded bytes, or the array for webdataset's own .npy encoder."""
-        return np.asarray(image) if self.codec.name == "raw" else self.codec.encode(image)
+    def member(self, images: Images, number: int) -> tuple[str, bytes | np.ndarray]:
+        """The image member's extension and content: encoded bytes (an original file under its own format's
+        extension), or the array for webdataset's own .npy encoder. webdataset's decoders go by extension."""
+        if self.codec.name == "raw":
+            return "npy", np.asarray(images[number])
+        if self.codec.needs_originals:
+            data = bytes(images.originals[number])
+            return suffix_of(data).lstrip("."), data
+        return EXTENSIONS[self.codec.name], self.codec.encode(images[number])
 
     def decode_into(self, data: memoryview, out: np.ndarray) -> None:
         if self.codec.name != "raw":

@@ -19,7 +19,11 @@ from imagestores.stores.base import Images, Reader, Store, put_block, runs
 
 
 class ZarrArrays(Store):
-    """A fixed-shape Zarr v3 array of ``chunk`` images per chunk and ``shard`` images per shard file."""
+    """A fixed-shape Zarr v3 array of ``chunk`` images per chunk and ``shard`` images per shard file.
+
+    A shard is written whole, so it must fit in memory: when its images would exceed ``BATCH_BYTES`` (large
+    images), the shard holds fewer, still a multiple of ``chunk``.
+    """
 
     fixed_shape = True
 
@@ -34,18 +38,19 @@ class ZarrArrays(Store):
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
         first = images[0]
+        shard = min(self.shard, max(1, base.BATCH_BYTES // (first.nbytes * self.chunk)) * self.chunk)
         group = zarr.open_group(self.path, mode="w")
         array = group.create_array(
             "images",
             shape=(len(images), *first.shape),
             dtype=first.dtype,
             chunks=(self.chunk, *first.shape),
-            shards=(self.shard, *first.shape),
+            shards=(shard, *first.shape),
             compressors=None,
         )
         # Whole shards per assignment: a partly written shard would be read back and rewritten.
-        shards_per_batch = max(1, base.WRITE_BATCH // self.shard)
-        for part in base.batches(len(images), self.shard * shards_per_batch):
+        images_per_batch = min(base.WRITE_BATCH, base.BATCH_BYTES // first.nbytes)
+        for part in base.batches(len(images), shard * max(1, images_per_batch // shard)):
             array[part] = np.asarray(images[part])
         group.create_array("labels", data=labels, compressors=None)
 
