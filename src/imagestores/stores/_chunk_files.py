@@ -184,7 +184,10 @@ class ChunkReader(Reader):
         dtype = np.dtype([tuple(field) for field in meta["index_dtype"]])
         self.index = np.frombuffer(map_file(path / INDEX), dtype)
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         rows = self.index[indices]
         labels_out[: len(indices)] = rows["label"]
         if self.raw:

@@ -25,7 +25,7 @@ class Hdf5Arrays(Store):
                 dataset[part] = images[part]
             file.create_dataset("meta", data=labels)
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return ArraysReader(self.path / FILE)
 
 
@@ -37,7 +37,10 @@ class ArraysReader(Reader):
         self.images = self.file["images"]
         self.labels = self.file["meta"]
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         for position, first, length in runs(indices):
             put_block(images_out, position, self.images[first : first + length])
             labels_out[position : position + length] = self.labels[first : first + length]

@@ -63,7 +63,7 @@ class ParquetTable(EncodedStore):
             for batch in tables.record_batches(images, labels, self.codec, table_schema, rows):
                 writer.write_batch(batch, row_group_size=rows)
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _ParquetReader(self.path / FILE, self.codec)
 
 
@@ -81,12 +81,10 @@ class _ParquetReader(Reader):
         self.starts = np.concatenate(([0], np.cumsum(sizes)))
         """Id of each row group's first image, then the number of images."""
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
-        indices = np.asarray(indices)
-        if len(indices) == 0:
-            return
-        if indices.min() < 0 or indices.max() >= self.starts[-1]:
-            raise IndexError(f"image ids must lie in 0..{self.starts[-1] - 1}")
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         groups = np.searchsorted(self.starts, indices, side="right") - 1
         needed = np.unique(groups)
         # A few row groups at a time: memory holds READ_GROUPS groups however many the ids touch (a random

@@ -27,7 +27,7 @@ class PngFiles(Store):
             for part in batches(len(labels)):
                 writer.writerows([label] for label in labels[part].tolist())
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _PngReader(self.path)
 
 
@@ -37,7 +37,10 @@ class _PngReader(Reader):
         with open(path / LABELS, newline="") as file:
             self.labels = np.fromiter((int(row[0]) for row in csv.reader(file)), dtype=np.int64)
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         for position, index in enumerate(indices.tolist()):
             decode_into(str(self.path / f"{index}.png"), images_out[position])
         labels_out[: len(indices)] = self.labels[indices]

@@ -17,9 +17,8 @@ from pathlib import Path
 import lmdb
 import numpy as np
 
-from imagestores.stores._files import check_ids
-from imagestores.stores._lmdb import key, map_size
-from imagestores.stores.base import EncodedStore, Images, Reader, UnsupportedInput, batches, runs
+from imagestores.stores._lmdb import key, map_size, open_readonly
+from imagestores.stores.base import EncodedStore, Images, Reader, batches, runs
 from imagestores.stores.codecs import codec
 
 HEADER = struct.Struct("<q3sB3I")
@@ -38,12 +37,6 @@ class RawLmdb(EncodedStore):
     CPU time of LMDB's own writes (a page fault per new page) and left a sparse file of the whole map size.
     """
 
-    def write(self, images: Images, labels: np.ndarray) -> None:
-        kind = np.asarray(labels).dtype.kind
-        if kind not in "biu":
-            raise UnsupportedInput(f"lmdb_raw keeps integer labels in its header, not {kind!r} labels")
-        super().write(images, labels)
-
     def _write(self, images: Images, labels: np.ndarray) -> None:
         with lmdb.open(str(self.path), map_size=map_size(images), sync=False) as env:
             for part in batches(len(images)):
@@ -60,7 +53,7 @@ class RawLmdb(EncodedStore):
         shape = image.shape + (0,) * (3 - image.ndim)
         return HEADER.pack(label, image.dtype.str.encode(), image.ndim, *shape) + self.codec.encode(image)
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _RawLmdbReader(self.path)
 
 
@@ -68,14 +61,16 @@ class _RawLmdbReader(Reader):
     """One read transaction per call; values are views into the map, decoded straight into the output."""
 
     def __init__(self, path: Path) -> None:
-        self.env = lmdb.open(str(path), readonly=True, lock=False)
+        self.env = open_readonly(path)
         with self.env.begin() as txn:
             meta = json.loads(txn.get(META))
         self.codec = codec(meta["encoding"])
         self.count = meta["count"]
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
-        check_ids(indices, self.count)
+    def __len__(self) -> int:
+        return self.count
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         with self.env.begin(buffers=True) as txn:
             for position, first, length in runs(indices):
                 targets = images_out[position : position + length]

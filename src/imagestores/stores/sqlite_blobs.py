@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from imagestores.stores.base import EncodedStore, Images, Reader, batches, runs
+from imagestores.stores.base import DamagedStore, EncodedStore, Images, Reader, batches, runs
 from imagestores.stores.codecs import Codec
 
 FILE = "images.sqlite"
@@ -81,7 +81,7 @@ class SqliteBlobs(EncodedStore):
         encoded = self.codec.encode(image)
         return index, label, image.shape[0], image.shape[1], channels, image.dtype.str, encoded
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _SqliteReader(self.path / FILE, self.codec)
 
 
@@ -89,10 +89,17 @@ class _SqliteReader(Reader):
     """Reads a request with as few queries as SQLite allows: BETWEEN per long run, IN lists for the rest."""
 
     def __init__(self, path: Path, codec: Codec) -> None:
+        self.path = path
         self.connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         self.codec = codec
+        # Ids are 0..N-1, so the largest is N - 1: one B-tree descent, where count(*) would scan the table.
+        (last,) = self.connection.execute("SELECT max(id) FROM images").fetchone()
+        self.count = 0 if last is None else last + 1
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def __len__(self) -> int:
+        return self.count
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         unique, first, inverse = np.unique(indices, return_index=True, return_inverse=True)
         position_of = dict(zip(unique.tolist(), first.tolist(), strict=True))
         found = 0
@@ -103,8 +110,7 @@ class _SqliteReader(Reader):
                 labels_out[position] = label
                 found += 1
         if found != len(unique):
-            (stored,) = self.connection.execute("SELECT count(*) FROM images").fetchone()
-            raise IndexError(f"{len(unique) - found} of the requested ids are not among the {stored} stored")
+            raise DamagedStore(f"{self.path}: {len(unique) - found} of the requested rows are missing")
         # A repeated id was read once, into its first position; copy it to the others.
         sources = first[inverse]
         for position in np.flatnonzero(sources != np.arange(len(indices))).tolist():

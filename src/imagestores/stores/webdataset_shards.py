@@ -99,7 +99,7 @@ class WebDatasetShards(EncodedStore):
             )
         out[...] = image
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _ShardReader(self)
 
 
@@ -157,12 +157,15 @@ class _ShardReader(Reader):
         self.index = np.load(store.path / INDEX, mmap_mode="r")
         self.files: dict[int, io.RawIOBase] = {}
 
+    def __len__(self) -> int:
+        return len(self.index)
+
     def shard(self, number: int) -> io.RawIOBase:
         if number not in self.files:
             self.files[number] = open(self.store.path / (SHARD % number), "rb", buffering=0)  # noqa: SIM115
         return self.files[number]
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         for position, first, length in runs(indices):
             rows = np.asarray(self.index[first : first + length])
             for start, stop in pieces(rows):

@@ -49,7 +49,7 @@ class ZarrArrays(Store):
             array[part] = np.asarray(images[part])
         group.create_array("labels", data=labels, compressors=None)
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _ZarrReader(self.path)
 
 
@@ -66,7 +66,10 @@ class _ZarrReader(Reader):
         self.images = group["images"]
         self.labels = group["labels"][:]
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         spans = list(runs(indices))
         scattered = [position for position, _, length in spans if length == 1]
         if len(scattered) == 1:  # a lone id reads faster as a slice than as a selection
