@@ -219,3 +219,71 @@ def test_a_killed_writes_leftover_is_replaced(tmp_path):
     assert not store.writing_path.exists()
     got, got_labels = read(get("npy"), tmp_path / "s", np.arange(COUNT))
     assert_read(get("npy"), got, got_labels, list(range(COUNT)))
+
+
+KILL_CHILD = """
+import os, signal, sys
+import numpy as np
+from imagestores.stores import resolve
+
+name, path, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rng = np.random.default_rng(13)
+images = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+labels = rng.integers(0, 10, 40)
+store = resolve(name).store(path)
+calls = renamed_at = 0
+
+def count(frame, event, arg):
+    global calls, renamed_at
+    calls += 1
+    if event == "c_call" and arg is os.rename and not renamed_at:
+        renamed_at = calls
+    if calls == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+sys.setprofile(count)
+store.write(images, labels)
+sys.setprofile(None)
+print(renamed_at)
+"""
+
+
+def write_in_child(name, path, kill_at=0):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-c", KILL_CHILD, name, str(path), str(kill_at)], capture_output=True, text=True
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_a_write_killed_at_any_point_leaves_no_store_and_a_rerun_is_whole(name, tmp_path):
+    """SIGKILL at the start, middle and end of a write, and as the finished store is renamed into place
+    (counted in profiler events, so each point is reproducible): the path never holds a store, and
+    writing again gives the images an uninterrupted write gives."""
+    import signal
+
+    dry = write_in_child(name, tmp_path / "dry")
+    assert dry.returncode == 0, dry.stderr
+    renamed_at = int(dry.stdout.split()[-1])  # the event that renames the finished store into place
+    assert renamed_at
+    with resolve(name).store(tmp_path / "dry").open() as reader:
+        expected = np.zeros((40, 32, 32, 3), np.uint8), np.zeros(40, np.int64)
+        reader.read_into(np.arange(40), *expected)
+    for fraction in (0.02, 0.5, 0.98, 1):
+        path = tmp_path / f"at-{fraction}"
+        killed = write_in_child(name, path, kill_at=max(1, int(renamed_at * fraction)))
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert not path.exists(), "a killed write must not leave a store at its final path"
+        with pytest.raises(FileNotFoundError, match="no store at"):
+            resolve(name).store(path).open()
+        rerun = write_in_child(name, path)
+        assert rerun.returncode == 0, rerun.stderr
+        assert not resolve(name).store(path).writing_path.exists()
+        got = np.zeros((40, 32, 32, 3), np.uint8), np.zeros(40, np.int64)
+        with resolve(name).store(path).open() as reader:
+            reader.read_into(np.arange(40), *got)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
