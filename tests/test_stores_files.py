@@ -102,7 +102,7 @@ def test_lmdb_raw_opens_with_lmdb_and_struct(tmp_path):
     image = np.frombuffer(value, dtype.decode(), offset=HEADER.size).reshape(shape[:ndim])
     np.testing.assert_array_equal(image, images[13])
     assert label == labels[13]
-    assert meta == {"encoding": "raw", "count": 20}
+    assert meta == {"encoding": "raw", "count": 20, "checksums": False}
     assert struct.calcsize(HEADER.format) == HEADER.size == 24
 
 

@@ -2,7 +2,8 @@
 
 The file ``images.sqlite`` holds ``images(id INTEGER PRIMARY KEY, label, height, width, channels, dtype,
 data)``; ``channels`` is NULL for an image without a channel axis and ``dtype`` the NumPy dtype string
-(``|u1``, ``<u2``), so any SQLite client can rebuild an image from its row.
+(``|u1``, ``<u2``), so any SQLite client can rebuild an image from its row. With the ``checksums``
+option a last column ``crc32`` holds the CRC-32 of ``data``, checked on every read.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from imagestores.stores import _checksums
 from imagestores.stores.base import DamagedStore, EncodedStore, Images, Reader, batches, runs
 from imagestores.stores.codecs import Codec
 
@@ -37,6 +39,7 @@ CREATE = (
 )
 INSERT = "INSERT INTO images VALUES (?, ?, ?, ?, ?, ?, ?)"
 SELECT = "SELECT id, label, data FROM images WHERE "
+CHECKSUM_COLUMN = ", crc32 INTEGER)"
 
 
 class SqliteBlobs(EncodedStore):
@@ -48,12 +51,14 @@ class SqliteBlobs(EncodedStore):
         encoding: str = "raw",
         quality: int = 90,
         page_size: int = PAGE_SIZE,
+        checksums: bool = False,
         **options: Any,
     ) -> None:
         super().__init__(path, encoding, quality, **options)
         if page_size not in PAGE_SIZES:
             raise ValueError(f"SQLite page size must be a power of two from 512 to 65536, not {page_size}")
         self.page_size = page_size
+        self.checksums = checksums
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
         connection = sqlite3.connect(self.path / FILE)
@@ -63,7 +68,7 @@ class SqliteBlobs(EncodedStore):
             # The rollback journal stays (WAL made the bulk load about 2.4 times slower).
             connection.execute(f"PRAGMA page_size = {self.page_size}")
             connection.execute("PRAGMA synchronous = OFF")
-            connection.execute(CREATE)
+            connection.execute(CREATE[:-1] + CHECKSUM_COLUMN if self.checksums else CREATE)
             for part in batches(len(images)):
                 rows = [
                     self._row(index, image, label)
@@ -71,8 +76,10 @@ class SqliteBlobs(EncodedStore):
                         range(part.start, part.stop), images[part], labels[part].tolist(), strict=True
                     )
                 ]
+                if self.checksums:
+                    rows = [(*row, _checksums.crc32(row[-1])) for row in rows]
                 with connection:
-                    connection.executemany(INSERT, rows)
+                    connection.executemany(INSERT[:-1] + ", ?)" if self.checksums else INSERT, rows)
         finally:
             connection.close()
 
@@ -82,14 +89,15 @@ class SqliteBlobs(EncodedStore):
         return index, label, image.shape[0], image.shape[1], channels, image.dtype.str, encoded
 
     def _open(self) -> Reader:
-        return _SqliteReader(self.path / FILE, self.codec)
+        return _SqliteReader(self.path / FILE, self.codec, self.checksums)
 
 
 class _SqliteReader(Reader):
     """Reads a request with as few queries as SQLite allows: BETWEEN per long run, IN lists for the rest."""
 
-    def __init__(self, path: Path, codec: Codec) -> None:
+    def __init__(self, path: Path, codec: Codec, checksums: bool = False) -> None:
         self.path = path
+        self.select = SELECT.replace("data", "data, crc32") if checksums else SELECT
         self.connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         self.codec = codec
         # Ids are 0..N-1, so the largest is N - 1: one B-tree descent, where count(*) would scan the table.
@@ -104,7 +112,9 @@ class _SqliteReader(Reader):
         position_of = dict(zip(unique.tolist(), first.tolist(), strict=True))
         found = 0
         for rows in self._queries(unique):
-            for index, label, data in rows:
+            for index, label, data, *crc in rows:
+                if crc:
+                    _checksums.check(data, crc[0], f"{self.path}, the row of image {index}")
                 position = position_of[index]
                 self.codec.decode_into(data, images_out[position])
                 labels_out[position] = label
@@ -123,13 +133,13 @@ class _SqliteReader(Reader):
         scattered: list[int] = []
         for start, first, length in runs(unique):
             if length >= BETWEEN_MIN:
-                yield self.connection.execute(SELECT + "id BETWEEN ? AND ?", (first, first + length - 1))
+                yield self.connection.execute(self.select + "id BETWEEN ? AND ?", (first, first + length - 1))
             else:
                 scattered += ids[start : start + length]
         limit = self.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         for start in range(0, len(scattered), limit):
             chunk = scattered[start : start + limit]
-            yield self.connection.execute(SELECT + f"id IN ({', '.join('?' * len(chunk))})", chunk)
+            yield self.connection.execute(self.select + f"id IN ({', '.join('?' * len(chunk))})", chunk)
 
     def close(self) -> None:
         self.connection.close()
