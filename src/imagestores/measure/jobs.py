@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imagestores.measure import timing
+from imagestores.measure import integrity, timing
 from imagestores.measure.machine import environment_record
 from imagestores.measure.memory import peak_in_fresh_process
 from imagestores.stores import MethodSpec, UnsupportedInput, resolve
@@ -40,7 +40,17 @@ TIMING_COLUMNS = [
     "source",
     "host",
 ]
-DISK_COLUMNS = ["method", "cutoff", "allocated_bytes", "apparent_bytes", "files", "source", "note"]
+DISK_COLUMNS = [
+    "method",
+    "cutoff",
+    "allocated_bytes",
+    "apparent_bytes",
+    "files",
+    "source",
+    "note",
+    "integrity",
+]
+"""``integrity``: what reading did after bytes were flipped in a copy of the store (``integrity.verdict``)."""
 
 
 def load_source(data_dir: Path, cutoff: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -137,7 +147,7 @@ def measure_job(
     store goes to ``settings["stores"]["root"]`` (environment variables expanded on the node that runs
     the job) and is removed afterwards unless ``settings["stores"]["keep"]``. A leftover of a killed run
     is removed first, never trusted. ``settings`` holds the config's ``repeats``, ``random_reads``,
-    ``caches`` and ``drop_caches``.
+    ``caches``, ``drop_caches`` and ``integrity`` (trials of the untimed damage test, ``integrity_job``).
     """
     spec, method = method, resolve(method)
     images, labels, source = load_source(data_dir, cutoff)
@@ -188,10 +198,26 @@ def measure_job(
         for operation in timing.OPERATIONS
     }
     shutil.rmtree(scratch)
+    usage["integrity"] = integrity_job(spec, store, images, settings["integrity"]["trials"], scratch)
     if not settings["stores"]["keep"]:
         shutil.rmtree(store)
     write_table(rows, method.name, cutoff, source, timings_out, peaks)
     pd.DataFrame([usage], columns=DISK_COLUMNS).to_csv(disk_usage_out, index=False)
+
+
+def integrity_job(method: MethodSpec, store: Path, images: np.ndarray, trials: int, scratch: Path) -> str:
+    """What reading does when ``trials`` seeded 64-byte flips damage a copy of ``store``, one at a time.
+
+    Untimed, after every timing; the copy goes to ``scratch``. Empty when ``trials`` is 0.
+    """
+    if not trials:
+        return ""
+    log.info("flipping bytes at %d seeded positions in a copy of %s, reading after each", trials, store)
+    damages = integrity.flips(store, trials, seed=timing.SEED)
+    results = integrity.run_trials(method, store, scratch, images.shape[1:], images.dtype.str, damages)
+    for trial in results:
+        log.info("  %s: %s %s", trial.damage.describe(), trial.outcome, trial.detail)
+    return integrity.verdict(results)
 
 
 def operation_run(
