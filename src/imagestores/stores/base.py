@@ -285,7 +285,7 @@ def check_ids(indices: np.ndarray | Sequence[int], count: int) -> np.ndarray:
             f"for this store of {count} images"
         )
     if ids.min() >= 0 and ids.max() < count:
-        return ids
+        return ids.astype(np.intp, copy=False)  # unsigned ids would wrap in the stores' differences
     first = ids[(ids < 0) | (ids >= count)][0]
     raise IndexError(f"image id {first} is outside this store of {count} images (ids 0..{count - 1})")
 
