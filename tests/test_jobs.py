@@ -37,3 +37,15 @@ def test_gathering_only_skipped_tables_keeps_the_header(tmp_path):
         (tmp_path / f"{name}.csv").write_text(",".join(jobs.TIMING_COLUMNS) + "\n")
     gather.gather([tmp_path / "a.csv", tmp_path / "b.csv"], tmp_path / "all.csv")
     assert (tmp_path / "all.csv").read_text().strip() == ",".join(jobs.TIMING_COLUMNS)
+
+
+def test_disk_usage_leaves_out_the_completion_marker(tmp_path):
+    """The marker is this package's, not the format's: an hdf5 store is still one file."""
+    from imagestores.stores import get
+    from imagestores.stores.base import MARKER
+
+    get("hdf5").store(tmp_path / "s").write(np.zeros((2, 4, 4, 3), np.uint8), np.zeros(2, np.int64))
+    usage = jobs.disk_usage(tmp_path / "s")
+    assert usage["files"] == 1
+    (tmp_path / "s" / MARKER).unlink()
+    assert jobs.disk_usage(tmp_path / "s") == usage

@@ -141,16 +141,6 @@ def test_hdf5_direct_fills_only_the_first_entries_of_a_longer_buffer(tmp_path):
     assert (got[3:] == 77).all() and (labels_got[3:] == -1).all()
 
 
-@pytest.mark.parametrize("name", ["hdf5_direct", "hdf5_vlen", "hdf5_blobs", "sqlite"])
-def test_reading_an_id_beyond_the_store_fails(name, tmp_path):
-    images, labels = small_images(10)
-    store = get(name).store(tmp_path / "s")
-    store.write(images, labels)
-    for outside in ([3, 10], [-1, 2]):
-        with pytest.raises(IndexError):
-            read(store, outside, images, labels)
-
-
 def test_read_points_keeps_order_and_repeats(tmp_path):
     with h5py.File(tmp_path / "f.h5", "w") as file:
         dataset = file.create_dataset("x", data=np.arange(100) * 3)

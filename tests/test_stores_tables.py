@@ -151,12 +151,3 @@ def test_lance_take_keeps_requested_order_over_many_batches_and_calls(tmp_path, 
             reader.read_into(indices, got, got_labels)
             np.testing.assert_array_equal(got, images[indices])
             np.testing.assert_array_equal(got_labels, labels[indices])
-
-
-@pytest.mark.parametrize("name", ["parquet", "lance"])
-def test_out_of_range_ids_are_an_error(name, tmp_path):
-    images, labels = images_and_labels(10)
-    store = get(name).store(tmp_path / name)
-    store.write(images, labels)
-    with pytest.raises((IndexError, OSError, OverflowError)):
-        read(store, [10], images)

@@ -95,8 +95,12 @@ def test_a_lossy_config_variant_is_marked_lossy_in_every_table(tmp_path):
             "files": 1,
             "source": "synthetic",
             "note": "",
+            "integrity": verdict,
         }
-        for method, size in (("parquet", 40960), ("parquet_jpeg", 8192))
+        for method, size, verdict in (
+            ("parquet", 40960, "wrong 8 of 8"),
+            ("parquet_jpeg", 8192, "detected 1, unaffected 7 of 8"),
+        )
     ]
     pd.DataFrame(usage).to_csv(tmp_path / "disk_usage.csv", index=False)
     (tmp_path / "environment.json").write_text(json.dumps(ENVIRONMENT))
@@ -114,4 +118,5 @@ def test_a_lossy_config_variant_is_marked_lossy_in_every_table(tmp_path):
     assert "| smallest on disk |  |  | parquet_jpeg (lossy) |" in page
     assert "| parquet_jpeg (lossy) |" in page.split("## Every method")[1]
     assert "| parquet |" in page.split("## Every method")[1]
+    assert "bytes flipped: reading |" in page and "| wrong 8 of 8 |" in page
     assert "Lossy (checked by PSNR, not equality): parquet_jpeg." in page

@@ -52,6 +52,7 @@ def settings(tmp_path):
         "caches": ["warm"],
         "drop_caches": False,
         "stores": {"root": str(tmp_path / "stores"), "keep": True},
+        "integrity": {"trials": 4, "max_images": 10_000},
     }
 
 
@@ -122,3 +123,4 @@ def test_every_row_carries_the_peak_memory_of_its_operation_measured_apart(tmp_p
     assert peaks["store_many"] >= images.nbytes and peaks["read_many"] >= images.nbytes
     assert peaks["store_one"] < images.nbytes
     assert [path.name for path in (tmp_path / "stores" / "lmdb").iterdir()] == [str(count)]
+    assert pd.read_csv(tmp_path / "usage.csv")["integrity"].iloc[0].endswith(" of 4")

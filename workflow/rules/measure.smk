@@ -30,7 +30,14 @@ rule measure:
         method=method_spec,
         settings={
             key: config[key]
-            for key in ("repeats", "random_reads", "caches", "drop_caches", "stores")
+            for key in (
+                "repeats",
+                "random_reads",
+                "caches",
+                "drop_caches",
+                "stores",
+                "integrity",
+            )
         },
     script:
         "../scripts/measure.py"

@@ -22,11 +22,11 @@ from typing import Any
 import pandas as pd
 
 from imagestores.data.prepared import load_prepared
-from imagestores.measure import timing
+from imagestores.measure import integrity, timing
 from imagestores.measure.machine import environment_record
 from imagestores.measure.memory import peak_in_fresh_process
 from imagestores.stores import MethodSpec, UnsupportedInput, resolve
-from imagestores.stores.base import Images, image_sizes
+from imagestores.stores.base import MARKER, Images, image_sizes
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,17 @@ TIMING_COLUMNS = [
     "source",
     "host",
 ]
-DISK_COLUMNS = ["method", "cutoff", "allocated_bytes", "apparent_bytes", "files", "source", "note"]
+DISK_COLUMNS = [
+    "method",
+    "cutoff",
+    "allocated_bytes",
+    "apparent_bytes",
+    "files",
+    "source",
+    "note",
+    "integrity",
+]
+"""``integrity``: what reading did after bytes were flipped in a copy of the store (``integrity.verdict``)."""
 
 
 def write_table(
@@ -63,17 +73,21 @@ def write_table(
 
 
 def disk_usage(store: Path) -> dict[str, int]:
-    """Allocated bytes (``du -sk``), apparent bytes (``du -sb --apparent-size``) and files of a store."""
+    """Allocated bytes (``du -sk``), apparent bytes (``du -sb --apparent-size``) and files of a store.
+
+    The completion marker (``stores.base.MARKER``) is this package's, not the format's: left out.
+    """
     return {
         "allocated_bytes": du_bytes(store, "-k") * 1024,
         "apparent_bytes": du_bytes(store, "-b", "--apparent-size"),
-        "files": sum(len(files) for _, _, files in os.walk(store)),
+        "files": sum(len([name for name in files if name != MARKER]) for _, _, files in os.walk(store)),
     }
 
 
 def du_bytes(path: Path, *options: str) -> int:
     """Bytes that GNU ``du`` reports for ``path`` with ``options``."""
-    result = subprocess.run(["du", "-s", *options, str(path)], check=True, capture_output=True, text=True)
+    command = ["du", "-s", f"--exclude={MARKER}", *options, str(path)]
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
     return int(result.stdout.split()[0])
 
 
@@ -123,7 +137,7 @@ def measure_job(
     store goes to ``settings["stores"]["root"]`` (environment variables expanded on the node that runs
     the job) and is removed afterwards unless ``settings["stores"]["keep"]``. A leftover of a killed run
     is removed first, never trusted. ``settings`` holds the config's ``repeats``, ``random_reads``,
-    ``caches`` and ``drop_caches``.
+    ``caches``, ``drop_caches`` and ``integrity`` (trials of the untimed damage test, ``integrity_job``).
     """
     spec, method = method, resolve(method)
     data = load_prepared(data_dir, cutoff)
@@ -175,10 +189,31 @@ def measure_job(
         for operation in timing.OPERATIONS
     }
     shutil.rmtree(scratch)
+    usage["integrity"] = integrity_job(spec, store, data_dir, cutoff, settings["integrity"], scratch)
     if not settings["stores"]["keep"]:
         shutil.rmtree(store)
     write_table(rows, method.name, cutoff, source, timings_out, peaks)
     pd.DataFrame([usage], columns=DISK_COLUMNS).to_csv(disk_usage_out, index=False)
+
+
+def integrity_job(
+    method: MethodSpec, store: Path, data_dir: Path, cutoff: int, settings: Mapping[str, int], scratch: Path
+) -> str:
+    """What reading does when ``trials`` seeded 64-byte flips damage a copy of ``store``, one at a time.
+
+    Untimed, after every timing; the copy goes to ``scratch``. Each trial reads the whole store, so only
+    stores of at most ``max_images`` images are tried (the outcome is the format's, not the size's): empty
+    otherwise, and when ``trials`` is 0.
+    """
+    trials = settings["trials"]
+    if not trials or cutoff > settings["max_images"]:
+        return ""
+    log.info("flipping bytes at %d seeded positions in a copy of %s, reading after each", trials, store)
+    damages = integrity.flips(store, trials, seed=timing.SEED)
+    results = integrity.run_trials(method, store, scratch, data_dir, cutoff, damages)
+    for trial in results:
+        log.info("  %s: %s %s", trial.damage.describe(), trial.outcome, trial.detail)
+    return integrity.verdict(results)
 
 
 def operation_run(

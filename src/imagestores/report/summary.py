@@ -45,11 +45,12 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def method_table(
     summary: pd.DataFrame, disk_usage: pd.DataFrame, cutoff: int, lossy: Sequence[str] = ()
 ) -> list[str]:
-    """Median seconds (IQR) per method and operation at ``cutoff``, with size on disk and peak memory."""
+    """Median seconds (IQR) per method and operation at ``cutoff``, with size on disk, peak memory and
+    what reading did with bytes flipped (integrity trials: detected, wrong images, crashed, unaffected)."""
     at_cutoff = summary[summary["cutoff"] == cutoff].set_index(["method", "operation", "cache"])
     usage = disk_usage[disk_usage["cutoff"] == cutoff].set_index("method")
     header = ["method", *(f"{op} {cache}".replace(" none", "") + " (s)" for op, cache in COLUMNS)]
-    header += ["on disk (MiB)", "files", "peak memory (MiB)"]
+    header += ["on disk (MiB)", "files", "peak memory (MiB)", "bytes flipped: reading"]
     rows = []
     for method in usage.index:
         if pd.notna(usage.loc[method, "note"]):
@@ -66,6 +67,8 @@ def method_table(
         cells.append(f"{usage.loc[method, 'allocated_bytes'] / 2**20:,.1f}")
         cells.append(f"{int(usage.loc[method, 'files']):,}")
         cells.append(_mib(at_cutoff.loc[method, "peak_anon_bytes"].max()))
+        damaged = usage.loc[method].get("integrity")
+        cells.append("" if pd.isna(damaged) else str(damaged))
         rows.append(cells)
     return _table(header, rows)
 

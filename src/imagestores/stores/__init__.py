@@ -11,7 +11,7 @@
 May import numpy, the formats' libraries and the standard library; nothing from ``measure`` or ``report``.
 """
 
-from imagestores.stores.base import Reader, Store, Traits, UnsupportedInput
+from imagestores.stores.base import DamagedStore, IncompleteStore, Reader, Store, Traits, UnsupportedInput
 from imagestores.stores.registry import (
     FAMILIES,
     METHODS,
@@ -27,6 +27,8 @@ __all__ = [
     "FAMILIES",
     "METHODS",
     "STUDY_METHODS",
+    "DamagedStore",
+    "IncompleteStore",
     "Method",
     "MethodSpec",
     "Reader",

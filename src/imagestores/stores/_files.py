@@ -1,7 +1,6 @@
 """Reading raw bytes of files into caller-allocated image buffers, shared by the stores of raw files.
 
-Also the checks such a reader needs: ids that a computed offset would misread, and records that do not
-fill their buffers exactly.
+Also the check such a reader needs: records that do not fill their buffers exactly.
 """
 
 from __future__ import annotations
@@ -16,12 +15,6 @@ from imagestores.stores.base import Images
 
 IOV_MAX = os.sysconf("SC_IOV_MAX")
 """Most buffers one ``preadv`` call takes."""
-
-
-def check_ids(indices: np.ndarray, count: int) -> None:
-    """Refuse ids outside 0..count-1, which a computed offset or key would otherwise misread."""
-    if len(indices) and not 0 <= indices.min() <= indices.max() < count:
-        raise IndexError(f"image ids must lie in 0..{count - 1}")
 
 
 def check_sizes(lengths: np.ndarray, images_out: Images) -> None:

@@ -1,10 +1,13 @@
-"""What the LMDB stores share: the study's keys and a map size derived from the data."""
+"""What the LMDB stores share: the study's keys, a map size derived from the data, a checked open."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import lmdb
 import numpy as np
 
-from imagestores.stores.base import Images
+from imagestores.stores.base import DamagedStore, Images
 
 PAGE = 4096
 VALUE_OVERHEAD = 512
@@ -28,3 +31,20 @@ def map_size(images: Images) -> int:
     else:
         pages_bytes = sum(-(-(image.nbytes + VALUE_OVERHEAD) // PAGE) * PAGE for image in images)
     return 2 * (pages_bytes + 64 * len(images)) + 16 * 2**20
+
+
+def open_readonly(path: Path) -> lmdb.Environment:
+    """The environment at ``path`` opened read-only, or DamagedStore when its data file is too short.
+
+    LMDB maps the file and trusts it: a page past the end of a truncated file kills the reader with
+    SIGBUS, no exception. The meta page records the last page in use, so one ``stat`` tells whether
+    every page is there, before any is touched.
+    """
+    env = lmdb.open(str(path), readonly=True, lock=False)
+    data = path / "data.mdb"
+    needed = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
+    size = data.stat().st_size
+    if size < needed:
+        env.close()
+        raise DamagedStore(f"{data}: {size} bytes, but LMDB's meta page says its pages fill {needed}")
+    return env

@@ -8,14 +8,26 @@ image (as the study did); reading one image is ``read_into`` with one index.
 Images come as a ``Sequence[np.ndarray]``: an (N, H, W, C) array (possibly memory-mapped, so a store
 must stream it in batches and never materialise all of it), a list of arrays of differing shapes, or the
 data stage's lazy sequence of a folder's images. Stores walk them in ``batches``, bounded in images and in
-bytes, so that neither 4 MB images nor a million small ones make a batch large. Writing may also be given
-a folder's images also carry each file's own bytes (``images.originals``), which the ``original`` encoding
-stores unchanged, and its metadata table (``images.metadata``), which table stores keep as columns and the
-others keep beside their data as ``metadata.parquet``.
+bytes, so that neither 4 MB images nor a million small ones make a batch large. A folder's images also
+carry each file's own bytes (``images.originals``), which the ``original`` encoding stores unchanged, and
+its metadata table (``images.metadata``), which table stores keep as columns and the others keep beside
+their data as ``metadata.parquet``.
+
+Three contracts hold for every method, here rather than in each store:
+
+- input is checked before anything is written (``Store.check``, ``check_labels``);
+- a store is written under a temporary name, gets its completion marker (``MARKER``: the image count)
+  last and is then renamed into place, so a killed write never leaves a store that looks whole; ``open``
+  refuses a store without the marker, or whose reader finds another count (a truncated index);
+- ``Reader.read_into`` accepts only integer ids in [0, len) (repeats, any order and none allowed) and
+  raises IndexError naming the first bad one before any store reads anything.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,17 +40,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from imagestores.stores.codecs import Codec, codec
-from imagestores.stores.errors import UnsupportedInput
+from imagestores.stores.errors import DamagedStore, IncompleteStore, UnsupportedInput
 
 __all__ = [
+    "MARKER",
+    "DamagedStore",
     "EncodedStore",
     "Images",
+    "IncompleteStore",
     "Reader",
     "Store",
     "Traits",
     "UnsupportedInput",
     "batches",
     "byte_batches",
+    "check_ids",
+    "check_labels",
     "put_block",
     "runs",
 ]
@@ -51,6 +68,13 @@ METADATA = "metadata.parquet"
 
 WRITE_BATCH = 4096
 """Images a store handles at once while streaming; bounds memory independently of N."""
+
+MARKER = "imagestores-complete.json"
+"""Written last into every store: the image count, as JSON. A directory without it is an unfinished write.
+Not part of the format: disk usage leaves it out (``measure.jobs.disk_usage``)."""
+
+WRITING_SUFFIX = ".writing"
+"""A store is written at ``.{name}.writing`` beside its final path and renamed when complete."""
 
 
 @dataclass(frozen=True)
@@ -121,10 +145,14 @@ class Store(ABC):
     def check(self, images: Images) -> None:
         """Raise UnsupportedInput naming the problem when this method cannot hold ``images``."""
         if len(images) == 0:
-            raise UnsupportedInput("there are no images to store")
+            raise UnsupportedInput("there are no images to store: give at least one")
         self.check_originals(images)
         first = images[0]
         for index, image in enumerate(_each_image(images)):
+            if not isinstance(image, np.ndarray):
+                raise UnsupportedInput(f"image {index} is a {type(image).__name__}, not a NumPy array")
+            if image.size == 0:
+                raise UnsupportedInput(f"image {index} has shape {image.shape}: no pixels to store")
             if image.dtype not in self.dtypes:
                 allowed = ", ".join(sorted(str(d) for d in self.dtypes))
                 raise UnsupportedInput(
@@ -148,25 +176,70 @@ class Store(ABC):
     def write(self, images: Images, labels: np.ndarray) -> None:
         """Create the store at ``self.path`` (which must not exist) holding ``images`` and ``labels``.
 
-        A metadata table that comes with the images (``images.metadata``) is kept too: in the store's own
-        columns where it has them (``keeps_metadata``), else beside its data as ``metadata.parquet``.
+        Input is checked before anything touches the disk. The store is written at a temporary path
+        (``writing_path``; a killed write's leftover there is removed first), marked complete and renamed
+        into place, so ``self.path`` either does not exist or holds a whole store. A metadata table that
+        comes with the images (``images.metadata``) is kept too: in the store's own columns where it has
+        them (``keeps_metadata``), else beside its data as ``metadata.parquet``.
         """
-        if len(images) != len(labels):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        labels = np.asarray(labels)
         self.check(images)
-        self.path.mkdir(parents=True, exist_ok=False)
-        self._write(images, np.asarray(labels))
-        metadata = metadata_of(images)
-        if metadata is not None and not self.keeps_metadata:
-            pq.write_table(metadata, self.path / METADATA)
+        check_labels(images, labels)
+        final = self.path
+        if final.exists():
+            raise FileExistsError(f"{final} already exists: a store is never written over; remove it first")
+        partial = self.writing_path
+        if partial.exists():
+            shutil.rmtree(partial)
+        partial.mkdir(parents=True)
+        self._path = partial
+        try:
+            self._write(images, labels)
+            metadata = metadata_of(images)
+            if metadata is not None and not self.keeps_metadata:
+                pq.write_table(metadata, partial / METADATA)
+            (partial / MARKER).write_text(json.dumps({"count": len(images), "store": type(self).__name__}))
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        finally:
+            self._path = final
+        partial.rename(final)
+
+    @property
+    def writing_path(self) -> Path:
+        """Where the store is written before it is complete: hidden, beside the final path."""
+        return self.path.with_name(f".{self.path.name}{WRITING_SUFFIX}")
 
     @abstractmethod
     def _write(self, images: Images, labels: np.ndarray) -> None:
         """Write into the freshly created directory ``self.path``; input is already checked."""
 
-    @abstractmethod
     def open(self) -> Reader:
-        """Open the store read-only."""
+        """Open the store read-only, or raise DamagedStore naming the store and what is wrong with it.
+
+        Cheap checks only (the marker, what the format's own open reads), so opening stays as fast as the
+        format allows; a reader checks each file it reads against what its index or header promises.
+        """
+        path = self.path
+        count = written_count(path)
+        try:
+            reader = self._open()
+        except DamagedStore:
+            raise
+        except Exception as error:  # any library's complaint about its file means the same to a caller
+            raise DamagedStore(f"{path}: cannot be opened ({type(error).__name__}: {error})") from error
+        if len(reader) != count:
+            reader.close()
+            raise DamagedStore(
+                f"{path}: holds {len(reader)} images but {count} were written (a truncated or replaced "
+                "index); write the store again"
+            )
+        return reader
+
+    @abstractmethod
+    def _open(self) -> Reader:
+        """Open the store at ``self.path`` read-only; it carries its completion marker."""
 
 
 class EncodedStore(Store):
@@ -199,14 +272,25 @@ class EncodedStore(Store):
 class Reader(ABC):
     """An open store. Use as a context manager so files are always closed."""
 
-    @abstractmethod
     def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         """Read images ``indices`` into ``images_out[j]`` and their labels into ``labels_out[j]``.
 
         ``images_out`` is an (M, H, W, C) array or a list of M preallocated arrays, M >= len(indices):
         a reused buffer may be longer than the last batch, and only its first len(indices) entries are
-        filled.
+        filled. Ids are integers in [0, len(self)), in any order, repeats allowed; anything else raises
+        IndexError before anything is read (``check_ids``). No ids read nothing.
         """
+        ids = check_ids(indices, len(self))
+        if len(ids):
+            self._read_into(ids, images_out, labels_out)
+
+    @abstractmethod
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+        """``read_into`` for ids already checked: a non-empty 1-D integer array, each in [0, len)."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Images in the store, as its format records them (checked against the marker at open)."""
 
     def close(self) -> None:  # noqa: B027 - most readers hold something to close; the rest need nothing
         """Release files and handles."""
@@ -218,6 +302,62 @@ class Reader(ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def check_ids(indices: np.ndarray | Sequence[int], count: int) -> np.ndarray:
+    """``indices`` as a 1-D integer array, or IndexError naming the first id outside 0..count-1.
+
+    Checked once for every store: a computed offset, a key or a slice would otherwise misread a negative,
+    too large or fractional id (read image 3 for 3.5, the last image for -1, or nothing at all).
+    """
+    ids = np.asarray(indices)
+    if ids.ndim != 1:
+        raise IndexError(f"image ids must be a 1-D sequence, not an array of shape {ids.shape}")
+    if not len(ids):
+        return ids.astype(np.intp)
+    if ids.dtype.kind not in "iu":
+        raise IndexError(
+            f"image id {ids[0]!r} is not an integer ({ids.dtype} ids); ids are integers in 0..{count - 1} "
+            f"for this store of {count} images"
+        )
+    if ids.min() >= 0 and ids.max() < count:
+        return ids.astype(np.intp, copy=False)  # unsigned ids would wrap in the stores' differences
+    first = ids[(ids < 0) | (ids >= count)][0]
+    raise IndexError(f"image id {first} is outside this store of {count} images (ids 0..{count - 1})")
+
+
+def check_labels(images: Images, labels: np.ndarray) -> None:
+    """Refuse labels that are not one integer per image, before anything is written."""
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise UnsupportedInput(
+            f"labels must be one per image: {len(images)} images but labels of shape {labels.shape}"
+        )
+    if labels.dtype.kind not in "iu":
+        raise UnsupportedInput(f"labels must be integers, not {labels.dtype}")
+
+
+def written_count(path: Path) -> int:
+    """The image count in the completion marker of the store at ``path``, or the error saying why not.
+
+    Read with one ``os.read``: a few microseconds, as every open (and every timed ``read_one``) pays it.
+    """
+    try:
+        fd = os.open(path / MARKER, os.O_RDONLY)
+    except FileNotFoundError:
+        if not path.is_dir():
+            raise FileNotFoundError(f"there is no store at {path}") from None
+        raise IncompleteStore(
+            f"{path} has no completion marker {MARKER}: its write did not finish (killed, or out of space) "
+            "or it was not written by imagestores; delete it and write it again"
+        ) from None
+    try:
+        data = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    try:
+        return int(json.loads(data)["count"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise DamagedStore(f"{path / MARKER}: the completion marker is unreadable ({error})") from error
 
 
 def _each_image(images: Images) -> Iterator[np.ndarray]:
@@ -264,8 +404,14 @@ def image_sizes(images: Images) -> np.ndarray:
 def byte_batches(images: Images, budget: int | None = None, most: int | None = None) -> Iterator[slice]:
     """Consecutive slices covering ``images``, each at most ``budget`` pixel bytes (default BATCH_BYTES)
     and ``most`` images (default WRITE_BATCH), but never empty: an image larger than the budget comes alone.
+
+    Equally shaped images of one array take no memory per image to split; others need their sizes.
     """
     budget, most = budget or BATCH_BYTES, most or WRITE_BATCH
+    if isinstance(images, np.ndarray):
+        per_image = max(1, images[0].nbytes) if len(images) else 1
+        yield from batches(len(images), max(1, min(most, budget // per_image)))
+        return
     ends = np.cumsum(image_sizes(images))
     start = 0
     while start < len(ends):

@@ -15,7 +15,7 @@ from imagestores.stores.base import Images, Reader
 class ChunkMmapStore(ChunkStore):
     """Chunks read through memory maps: a run is sliced out of its chunk's map and copied to the output."""
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _MmapReader(self.path)
 
 

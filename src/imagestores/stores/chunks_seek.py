@@ -13,7 +13,7 @@ from imagestores.stores.base import Images, Reader
 class ChunkSeekStore(ChunkStore):
     """Chunks read with positioned reads: one ``os.preadv`` per run, into the output where records are raw."""
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _SeekReader(self.path)
 
 

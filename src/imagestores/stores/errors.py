@@ -3,3 +3,14 @@
 
 class UnsupportedInput(ValueError):
     """A storage method cannot hold this input. Raised before anything is written."""
+
+
+class DamagedStore(OSError):
+    """A store on disk is not what was written: truncated, corrupted or partly missing.
+
+    Raised instead of returning wrong images; the message names the store, the file and what is wrong.
+    """
+
+
+class IncompleteStore(DamagedStore):
+    """A store without its completion marker: its write never finished, so nothing in it is trusted."""

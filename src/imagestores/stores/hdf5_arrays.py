@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -12,20 +13,37 @@ from imagestores.stores.base import Images, Reader, Store, byte_batches, put_blo
 FILE = "images.h5"
 
 
+CHECKSUM_CHUNK_BYTES = 2**16
+"""With ``checksums``, images per chunk: as many whole images as fit 64 KiB (21 CIFAR images)."""
+
+
 class Hdf5Arrays(Store):
-    """Contiguous, uncompressed datasets as in the study, written in batches so memory stays bounded."""
+    """Contiguous, uncompressed datasets as in the study, written in batches so memory stays bounded.
+
+    With ``checksums`` (off, as in the study) both datasets are chunked with HDF5's fletcher32 filter,
+    a checksum per chunk that HDF5 checks on every read; chunks hold whole images.
+    """
 
     fixed_shape = True
+
+    def __init__(self, path: Path | str | None = None, checksums: bool = False, **options: Any) -> None:
+        super().__init__(path, **options)
+        self.checksums = checksums
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
         first = images[0]
         with h5py.File(self.path / FILE, "w") as file:
-            dataset = file.create_dataset("images", (len(images), *first.shape), dtype=first.dtype)
+            shape = (len(images), *first.shape)
+            chunked = {}
+            if self.checksums:
+                rows = min(len(images), max(1, CHECKSUM_CHUNK_BYTES // first.nbytes))
+                chunked = {"fletcher32": True, "chunks": (rows, *first.shape)}
+            dataset = file.create_dataset("images", shape, dtype=first.dtype, **chunked)
             for part in byte_batches(images):
                 dataset[part] = images[part]
-            file.create_dataset("meta", data=labels)
+            file.create_dataset("meta", data=labels, fletcher32=self.checksums)
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return ArraysReader(self.path / FILE)
 
 
@@ -37,7 +55,10 @@ class ArraysReader(Reader):
         self.images = self.file["images"]
         self.labels = self.file["meta"]
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         for position, first, length in runs(indices):
             put_block(images_out, position, self.images[first : first + length])
             labels_out[position : position + length] = self.labels[first : first + length]

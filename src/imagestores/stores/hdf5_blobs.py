@@ -43,7 +43,7 @@ class Hdf5Blobs(EncodedHdf5):
             )
             dataset.write(h5s.ALL, h5s.ALL, data)
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _BlobsReader(self.path / ENCODED_FILE, self.codec)
 
 

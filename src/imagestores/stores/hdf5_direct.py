@@ -17,13 +17,13 @@ from imagestores.stores.hdf5_arrays import FILE, ArraysReader, Hdf5Arrays
 class Hdf5Direct(Hdf5Arrays):
     """The study's contiguous ``images`` and ``meta`` datasets, read run by run into the caller's buffer."""
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _DirectReader(self.path / FILE)
 
 
 class _DirectReader(ArraysReader):
     """The study's reader, opened and closed the same way, but reading straight into the caller's buffer."""
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         read_rows(self.images, indices, images_out)
         labels_out[: len(indices)] = read_points(self.labels, indices)

@@ -36,7 +36,7 @@ class Hdf5Vlen(EncodedHdf5):
         file_space.select_hyperslab((start,), (len(blobs),))
         dataset.write(h5s.create_simple((len(blobs),)), file_space, column)
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _VlenReader(self.path / ENCODED_FILE, self.codec)
 
 

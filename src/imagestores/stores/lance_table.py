@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from imagestores.stores import _tables as tables
-from imagestores.stores.base import EncodedStore, Images, Reader, byte_batches
+from imagestores.stores.base import DamagedStore, EncodedStore, Images, Reader, byte_batches
 from imagestores.stores.codecs import Codec
 
 
@@ -27,7 +27,7 @@ class LanceTable(EncodedStore):
         batches = tables.record_batches(self, images, labels, table_schema, byte_batches(images))
         lance.write_dataset(pa.RecordBatchReader.from_batches(table_schema, batches), self.path)
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _LanceReader(lance.dataset(self.path), self.codec)
 
 
@@ -41,11 +41,13 @@ class _LanceReader(Reader):
     def __init__(self, dataset: lance.LanceDataset, codec: Codec) -> None:
         self.dataset = dataset
         self.codec = codec
+        self.count = dataset.count_rows()
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
-        if len(indices) == 0:
-            return
+    def __len__(self) -> int:
+        return self.count
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         table = self.dataset.take(np.asarray(indices), columns=tables.READ_COLUMNS)
         if table.num_rows != len(indices):
-            raise IndexError(f"lance returned {table.num_rows} rows for {len(indices)} ids")
+            raise DamagedStore(f"{self.dataset.uri}: {table.num_rows} rows came back for {len(indices)} ids")
         tables.fill(table, np.arange(len(indices)), images_out, labels_out, self.codec)

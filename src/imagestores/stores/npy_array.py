@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from imagestores.stores._files import check_ids, check_sizes, map_file, pread_into
+from imagestores.stores._files import check_sizes, map_file, pread_into
 from imagestores.stores.base import Images, Reader, Store, byte_batches, runs
 
 IMAGES = "images.npy"
@@ -35,7 +35,7 @@ class NpyArray(Store):
         del array  # unmaps the file
         np.save(self.path / LABELS, labels)
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _NpyReader(self.path)
 
 
@@ -56,8 +56,10 @@ class _NpyReader(Reader):
         self.count = shape[0]
         self.image_bytes = dtype.itemsize * math.prod(shape[1:])
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
-        check_ids(indices, self.count)
+    def __len__(self) -> int:
+        return self.count
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         labels_out[: len(indices)] = self.labels[indices]
         check_sizes(np.full(len(indices), self.image_bytes), images_out)
         fd = self.file.fileno()

@@ -9,7 +9,7 @@ from pathlib import Path
 import lmdb
 import numpy as np
 
-from imagestores.stores._lmdb import key, map_size
+from imagestores.stores._lmdb import key, map_size, open_readonly
 from imagestores.stores.base import Images, Reader, Store
 
 
@@ -40,15 +40,18 @@ class PickledLmdb(Store):
         finally:
             env.close()
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _LmdbReader(self.path)
 
 
 class _LmdbReader(Reader):
     def __init__(self, path: Path) -> None:
-        self.env = lmdb.open(str(path), readonly=True, lock=False)
+        self.env = open_readonly(path)
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def __len__(self) -> int:
+        return self.env.stat()["entries"]
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         with self.env.begin() as txn:
             for position, index in enumerate(indices.tolist()):
                 value: PickledImage = pickle.loads(txn.get(key(index)))

@@ -54,7 +54,7 @@ class PngFiles(EncodedStore):
         """PNG images are written by Pillow straight from the pixels; other encodings are bytes."""
         return images[part] if self.codec.name == "png" else self.encoded(images, part)
 
-    def open(self) -> Reader:
+    def _open(self) -> Reader:
         return _FilesReader(self.path)
 
 
@@ -66,7 +66,10 @@ class _FilesReader(Reader):
         self.labels = np.fromiter((int(row[0]) for row in rows), dtype=np.int64, count=len(rows))
         self.names = [row[1] for row in rows] if rows and len(rows[0]) > 1 else None
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         for position, index in enumerate(indices.tolist()):
             name = self.names[index] if self.names else f"{index}.png"
             decode_into(str(self.path / name), images_out[position])

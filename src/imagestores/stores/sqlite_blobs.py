@@ -2,7 +2,8 @@
 
 The file ``images.sqlite`` holds ``images(id INTEGER PRIMARY KEY, label, height, width, channels, dtype,
 data)``; ``channels`` is NULL for an image without a channel axis and ``dtype`` the NumPy dtype string
-(``|u1``, ``<u2``), so any SQLite client can rebuild an image from its row.
+(``|u1``, ``<u2``), so any SQLite client can rebuild an image from its row. With the ``checksums``
+option a last column ``crc32`` holds the CRC-32 of ``data``, checked on every read.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from imagestores.stores import _checksums
 from imagestores.stores.base import (
+    DamagedStore,
     EncodedStore,
     Images,
     Reader,
@@ -45,7 +48,8 @@ CREATE = (
     "channels INTEGER, dtype TEXT, data BLOB)"
 )
 SELECT = "SELECT id, label, data FROM images WHERE "
-COLUMNS = ("id", "label", "height", "width", "channels", "dtype", "data")
+COLUMNS = ("id", "label", "height", "width", "channels", "dtype", "data", "crc32")
+CHECKSUM_COLUMN = ", crc32 INTEGER"
 
 
 class SqliteBlobs(EncodedStore):
@@ -63,12 +67,14 @@ class SqliteBlobs(EncodedStore):
         encoding: str = "raw",
         quality: int = 90,
         page_size: int = PAGE_SIZE,
+        checksums: bool = False,
         **options: Any,
     ) -> None:
         super().__init__(path, encoding, quality, **options)
         if page_size not in PAGE_SIZES:
             raise ValueError(f"SQLite page size must be a power of two from 512 to 65536, not {page_size}")
         self.page_size = page_size
+        self.checksums = checksums
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
         connection = sqlite3.connect(self.path / FILE)
@@ -81,10 +87,12 @@ class SqliteBlobs(EncodedStore):
             metadata = metadata_of(images)
             names = [] if metadata is None else metadata_names(metadata, COLUMNS)
             extra = [] if metadata is None else list(zip(names, metadata.schema.types, strict=True))
+            columns = CREATE[:-1] + (CHECKSUM_COLUMN if self.checksums else "")
             connection.execute(
-                CREATE[:-1] + "".join(f', "{name}" {_affinity(kind)}' for name, kind in extra) + ")"
+                columns + "".join(f', "{name}" {_affinity(kind)}' for name, kind in extra) + ")"
             )
-            insert = f"INSERT INTO images VALUES ({', '.join('?' * (7 + len(extra)))})"
+            values = 7 + self.checksums + len(extra)
+            insert = f"INSERT INTO images VALUES ({', '.join('?' * values)})"
             for part in byte_batches(images):
                 columns = (range(part.start, part.stop), images[part], labels[part].tolist())
                 rows = [
@@ -93,6 +101,8 @@ class SqliteBlobs(EncodedStore):
                         zip(*columns, strict=True), self.encoded(images, part), strict=True
                     )
                 ]
+                if self.checksums:
+                    rows = [(*row, _checksums.crc32(row[-1])) for row in rows]
                 if extra:
                     values = zip(
                         *(column.to_pylist() for column in metadata_of(images[part]).columns), strict=True
@@ -107,8 +117,8 @@ class SqliteBlobs(EncodedStore):
         channels = image.shape[2] if image.ndim == 3 else None
         return index, label, image.shape[0], image.shape[1], channels, image.dtype.str, encoded
 
-    def open(self) -> Reader:
-        return _SqliteReader(self.path / FILE, self.codec)
+    def _open(self) -> Reader:
+        return _SqliteReader(self.path / FILE, self.codec, self.checksums)
 
 
 def _affinity(kind: pa.DataType) -> str:
@@ -121,23 +131,32 @@ def _affinity(kind: pa.DataType) -> str:
 class _SqliteReader(Reader):
     """Reads a request with as few queries as SQLite allows: BETWEEN per long run, IN lists for the rest."""
 
-    def __init__(self, path: Path, codec: Codec) -> None:
+    def __init__(self, path: Path, codec: Codec, checksums: bool = False) -> None:
+        self.path = path
+        self.select = SELECT.replace("data", "data, crc32") if checksums else SELECT
         self.connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         self.codec = codec
+        # Ids are 0..N-1, so the largest is N - 1: one B-tree descent, where count(*) would scan the table.
+        (last,) = self.connection.execute("SELECT max(id) FROM images").fetchone()
+        self.count = 0 if last is None else last + 1
 
-    def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
+    def __len__(self) -> int:
+        return self.count
+
+    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         unique, first, inverse = np.unique(indices, return_index=True, return_inverse=True)
         position_of = dict(zip(unique.tolist(), first.tolist(), strict=True))
         found = 0
         for rows in self._queries(unique):
-            for index, label, data in rows:
+            for index, label, data, *crc in rows:
+                if crc:
+                    _checksums.check(data, crc[0], f"{self.path}, the row of image {index}")
                 position = position_of[index]
                 self.codec.decode_into(data, images_out[position])
                 labels_out[position] = label
                 found += 1
         if found != len(unique):
-            (stored,) = self.connection.execute("SELECT count(*) FROM images").fetchone()
-            raise IndexError(f"{len(unique) - found} of the requested ids are not among the {stored} stored")
+            raise DamagedStore(f"{self.path}: {len(unique) - found} of the requested rows are missing")
         # A repeated id was read once, into its first position; copy it to the others.
         sources = first[inverse]
         for position in np.flatnonzero(sources != np.arange(len(indices))).tolist():
@@ -150,13 +169,13 @@ class _SqliteReader(Reader):
         scattered: list[int] = []
         for start, first, length in runs(unique):
             if length >= BETWEEN_MIN:
-                yield self.connection.execute(SELECT + "id BETWEEN ? AND ?", (first, first + length - 1))
+                yield self.connection.execute(self.select + "id BETWEEN ? AND ?", (first, first + length - 1))
             else:
                 scattered += ids[start : start + length]
         limit = self.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         for start in range(0, len(scattered), limit):
             chunk = scattered[start : start + limit]
-            yield self.connection.execute(SELECT + f"id IN ({', '.join('?' * len(chunk))})", chunk)
+            yield self.connection.execute(self.select + f"id IN ({', '.join('?' * len(chunk))})", chunk)
 
     def close(self) -> None:
         self.connection.close()
