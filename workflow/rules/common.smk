@@ -3,13 +3,14 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
-from imagestores.config import validate
+from imagestores.config import twins, validate, with_twins
 from imagestores.report import DISK_FIGURES, OPERATION_FIGURES, TIMING_FIGURES
 from imagestores.stores import STUDY_METHODS, name_of
 
 validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
-SPECS = {name_of(spec): spec for spec in config["methods"]}
+SPECS = {name_of(spec): spec for spec in with_twins(config)}
+TWINS = twins(config)
 METHODS = list(SPECS)
 PAPER_METHODS = [name for name in STUDY_METHODS if name in METHODS and config["paper"]]
 CUTOFFS = config["cutoffs"]

@@ -7,7 +7,7 @@ rule describe_methods:
     conda:
         "../../envs/imagestores.yaml"
     params:
-        specs=config["methods"],
+        specs=list(SPECS.values()),
     script:
         "../scripts/describe_methods.py"
 
@@ -30,7 +30,14 @@ rule measure:
         method=method_spec,
         settings={
             key: config[key]
-            for key in ("repeats", "random_reads", "caches", "drop_caches", "stores")
+            for key in (
+                "repeats",
+                "timing",
+                "random_reads",
+                "caches",
+                "drop_caches",
+                "stores",
+            )
         },
     script:
         "../scripts/measure.py"

@@ -40,11 +40,19 @@ rule summarise:
             "results/winners.csv", caption="../report/winners.rst", category="Summary"
         ),
         markdown="results/summary.md",
+        aa=report(
+            "results/aa_check.csv",
+            caption="../report/aa_check.rst",
+            category="Summary",
+        ),
     log:
         "results/logs/summarise.log",
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    params:
+        verdicts=config["verdicts"] | {"max_cv": config["timing"]["max_cv"]},
+        twins=TWINS,
     script:
         "../scripts/summarise.py"
 

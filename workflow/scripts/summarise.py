@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from imagestores import logs
-from imagestores.report import summary
+from imagestores.report import stats, summary
 
 logs.to_file(snakemake.log[0])
 summary.write(
@@ -14,4 +14,7 @@ summary.write(
     summary_out=Path(snakemake.output.summary),
     winners_out=Path(snakemake.output.winners),
     markdown_out=Path(snakemake.output.markdown),
+    aa_out=Path(snakemake.output.aa),
+    rules=stats.VerdictRules(**snakemake.params.verdicts),
+    twins=snakemake.params.twins,
 )
