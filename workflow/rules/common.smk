@@ -4,7 +4,7 @@ from pathlib import Path
 from snakemake.logging import logger
 
 from imagestores.config import twins, validate, with_twins
-from imagestores.report import DISK_FIGURES, OPERATION_FIGURES, TIMING_FIGURES
+from imagestores.report import DISK_FIGURES, OPERATION_FIGURES, OVERVIEW, TIMING_FIGURES
 from imagestores.stores import STUDY_METHODS, name_of
 
 validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
@@ -55,6 +55,7 @@ def final_outputs():
         *rules.gather_disk_usage.output,
         *rules.summarise.output,
         *rules.environment.output,
+        *rules.plot_overview.output,
         *expand(rules.plot_operation.output, operation=OPERATION_FIGURES),
         *expand(rules.plot_timings.output, figure=TIMING_FIGURES),
         *expand(rules.plot_disk_usage.output, figure=DISK_FIGURES),

@@ -71,6 +71,26 @@ rule gather_paper:
         "../scripts/gather.py"
 
 
+rule plot_overview:
+    input:
+        timings=rules.gather_timings.output[0],
+        methods=rules.describe_methods.output[0],
+    output:
+        report(
+            multiext(f"results/figures/{OVERVIEW}", ".png", ".svg"),
+            caption="../report/overview.rst",
+            category="1. What to pick",
+            labels={"figure": OVERVIEW},
+        ),
+    log:
+        f"results/logs/plot/{OVERVIEW}.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/plot.py"
+
+
 rule plot_operation:
     input:
         timings=rules.gather_timings.output[0],

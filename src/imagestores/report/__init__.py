@@ -7,11 +7,13 @@ Reads only CSV and JSON files and the registry's descriptive data (families, the
 builds no store and imports nothing from ``measure`` or ``data``.
 """
 
+OVERVIEW = "overview"
+"""The figure that answers what to use: a heatmap of methods x operations at the largest store size."""
 OPERATION_FIGURES = ("store_many", "read_many", "read_random")
 """One figure per operation, time against store size, with the study beside it where it measured."""
 TIMING_FIGURES = ("single_image", "cost_per_image", "peak_memory")
 """Figures drawn from every timing at once."""
 DISK_FIGURES = ("disk_usage",)
 """Figures drawn from the disk-usage table."""
-FIGURES = (*OPERATION_FIGURES, *TIMING_FIGURES, *DISK_FIGURES)
+FIGURES = (OVERVIEW, *OPERATION_FIGURES, *TIMING_FIGURES, *DISK_FIGURES)
 """Every figure of a run, by name: the rules draw each as PNG and SVG in ``results/figures/``."""
