@@ -56,6 +56,7 @@ def final_outputs():
         *rules.summarise.output,
         *rules.environment.output,
         *rules.plot_overview.output,
+        *rules.front_page.output,
         *expand(rules.plot_operation.output, operation=OPERATION_FIGURES),
         *expand(rules.plot_timings.output, figure=TIMING_FIGURES),
         *expand(rules.plot_disk_usage.output, figure=DISK_FIGURES),

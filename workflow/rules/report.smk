@@ -91,6 +91,22 @@ rule plot_overview:
         "../scripts/plot.py"
 
 
+rule front_page:
+    input:
+        overview=rules.plot_overview.output[0],
+        winners=rules.summarise.output.winners,
+        methods=rules.describe_methods.output[0],
+    output:
+        "results/front_page.rst",
+    log:
+        "results/logs/front_page.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/front_page.py"
+
+
 rule plot_operation:
     input:
         timings=rules.gather_timings.output[0],

@@ -99,8 +99,8 @@ def lossy_methods(methods: pd.DataFrame) -> list[str]:
     return sorted(methods.index[methods["lossy"].astype(bool)])
 
 
-def winners_table(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> list[str]:
-    """What to pick. A fastest row whose verdict is not ``faster`` names no winner: it says ``tie``."""
+def winners_rows(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> tuple[list[str], list[list[str]]]:
+    """What to pick, as header and rows of text: a fastest row not judged ``faster`` says ``tie``."""
     header = [
         "criterion",
         "operation",
@@ -145,7 +145,12 @@ def winners_table(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> list[str]
                 "n/a" if not judged else f"{row['verdict']}{': ' if row['reason'] else ''}{row['reason']}",
             ]
         )
-    return _table(header, rows)
+    return header, rows
+
+
+def winners_table(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> list[str]:
+    """What to pick, as a Markdown table."""
+    return _table(*winners_rows(winners, lossy))
 
 
 def aa_lines(aa: pd.DataFrame) -> list[str]:
