@@ -31,7 +31,9 @@ def test_the_shipped_and_test_configs_are_valid():
 
 def test_missing_keys_get_the_schema_defaults():
     config = checked({"dataset": {"source": "synthetic", "size": 100}, "cutoffs": [10]})
-    assert config["repeats"] == 3 and config["caches"] == ["warm", "cold"] and config["stores"]["keep"]
+    assert config["repeats"] == 5 and config["caches"] == ["warm", "cold"] and config["stores"]["keep"]
+    assert config["timing"]["max_repeats"] == 10 and config["verdicts"]["min_repeats"] == 5
+    assert config["aa_twins"] == []
 
 
 @pytest.mark.parametrize(
@@ -46,6 +48,12 @@ def test_missing_keys_get_the_schema_defaults():
         ({"repeats": "three"}, "repeats"),
         ({"dataset": {"source": "imagenet"}}, "source"),
         ({"dataset": {"size": 0}}, "size"),
+        ({"aa_twins": ["webdataset"], "methods": ["npy"]}, "aa_twins"),
+        (
+            {"aa_twins": ["npy"], "methods": ["npy", {"name": "npy_twin", "method": "npy"}]},
+            "aa_twins",
+        ),
+        ({"timing": {"max_cv": 0}}, "max_cv"),
     ],
 )
 def test_a_bad_config_is_refused_naming_the_key(change, key):
@@ -66,3 +74,22 @@ def test_only_strings_that_spell_the_type_are_converted():
     schema = {"type": "object", "properties": {"n": {"type": "integer"}, "b": {"type": "boolean"}}}
     assert coerce({"n": "1.5", "b": "yes"}, schema) == {"n": "1.5", "b": "yes"}
     assert coerce({"n": " 7 ", "b": "True"}, schema) == {"n": 7, "b": True}
+
+
+def test_an_aa_twin_is_its_method_under_another_name_with_the_same_options():
+    from imagestores.config import twins, with_twins
+    from imagestores.stores import resolve
+
+    jpeg = {"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg", "quality": 90}}
+    config = checked(versioned_config() | {"methods": ["npy", jpeg], "aa_twins": ["npy", "parquet_jpeg"]})
+    assert twins(config) == {"npy_twin": "npy", "parquet_jpeg_twin": "parquet_jpeg"}
+    specs = with_twins(config)
+    assert specs[:2] == ["npy", jpeg]
+    for twin, original in zip(specs[2:], specs[:2], strict=True):
+        copy, source = resolve(twin), resolve(original)
+        assert copy.name == f"{source.name}_twin"
+        assert (copy.target, dict(copy.options), copy.lossy) == (
+            source.target,
+            dict(source.options),
+            source.lossy,
+        )

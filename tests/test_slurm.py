@@ -163,9 +163,11 @@ def test_results_agree_with_a_local_run(slurm_run, local_run):
         assert not timings.duplicated(ROW).any()
         tables[name] = timings.set_index(ROW).sort_index()
     slurm, local = tables["slurm"], tables["local"]
-    assert set(slurm.index) == set(local.index)
-    assert len(slurm) == len(TINY["methods"]) * len(TINY["cutoffs"]) * 8 * TINY["repeats"]
-    pd.testing.assert_frame_equal(slurm[["images", "bytes", "source"]], local[["images", "bytes", "source"]])
+    # Noisy cases get more repeats (up to 10), so runs agree on the cases and on what each moved.
+    cases = [(table.reset_index().drop_duplicates(ROW[:-1]).set_index(ROW[:-1])) for table in (slurm, local)]
+    assert len(cases[0]) == len(TINY["methods"]) * len(TINY["cutoffs"]) * 8
+    columns = ["images", "bytes", "source"]
+    pd.testing.assert_frame_equal(cases[0][columns].sort_index(), cases[1][columns].sort_index())
     assert (slurm["seconds"] > 0).all()
 
     usage = {

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import statistics
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from imagestores.measure.floor import SuspectTiming, check_physical
-from imagestores.report.stats import summarise, winners
+from imagestores.report.stats import FASTER, UNCLEAR, VerdictRules, aa_check, summarise, winners
 
 
 def timings(*groups: tuple[str, int, str, str, list[float]], images: int = 10, source: str = "synthetic"):
@@ -96,21 +97,19 @@ def test_slower_than_memory_and_zero_bytes_pass():
 
 
 def test_clear_and_unclear_winners():
-    summary = summarise(
-        timings(
-            # Clear: lmdb's slowest repeat beats hdf5's fastest.
-            ("lmdb", 100, "read_many", "warm", [0.9, 1.0, 1.1]),
-            ("hdf5", 100, "read_many", "warm", [2.9, 3.0, 3.1]),
-            ("disk", 100, "read_many", "warm", [5.0, 6.0, 7.0]),
-            # Unclear: lmdb's median is lower, but the spreads overlap.
-            ("lmdb", 100, "read_one", "warm", [1.0, 2.0, 3.0]),
-            ("hdf5", 100, "read_one", "warm", [1.5, 2.2, 2.9]),
-            # Smaller cutoffs do not count, even where another method wins.
-            ("disk", 10, "read_many", "warm", [0.1, 0.1, 0.1]),
-            ("disk", 10, "read_one", "warm", [0.1, 0.1, 0.1]),
-        )
+    frame = timings(
+        # Clear: lmdb's slowest repeat beats hdf5's fastest.
+        ("lmdb", 100, "read_many", "warm", [0.95, 1.0, 1.05]),
+        ("hdf5", 100, "read_many", "warm", [2.9, 3.0, 3.1]),
+        ("disk", 100, "read_many", "warm", [5.0, 6.0, 7.0]),
+        # Unclear: lmdb's median is lower, but the spreads overlap.
+        ("lmdb", 100, "read_one", "warm", [1.0, 2.0, 3.0]),
+        ("hdf5", 100, "read_one", "warm", [1.5, 2.2, 2.9]),
+        # Smaller cutoffs do not count, even where another method wins.
+        ("disk", 10, "read_many", "warm", [0.1, 0.1, 0.1]),
+        ("disk", 10, "read_one", "warm", [0.1, 0.1, 0.1]),
     )
-    table = winners(summary, None).set_index("operation")
+    table = winners(frame, summarise(frame), None, VerdictRules(min_repeats=3)).set_index("operation")
     assert list(table["criterion"]) == ["fastest", "fastest"]
     clear, unclear = table.loc["read_many"], table.loc["read_one"]
     assert (clear["cutoff"], clear["winner"], clear["runner_up"]) == (100, "lmdb", "hdf5")
@@ -120,19 +119,19 @@ def test_clear_and_unclear_winners():
     assert unclear["margin"] == pytest.approx(2.2 / 2.0)
     # lmdb's q3 (2.5) is above hdf5's q1 (1.85): the margin is within the spread.
     assert not unclear["beyond_spread"]
+    assert clear["verdict"] == FASTER and clear["ci_low"] > 1.1 and clear["reason"] == ""
+    assert clear["ci_low"] <= clear["margin"] <= clear["ci_high"]
+    assert unclear["verdict"] == UNCLEAR and unclear["ci_low"] <= 1
+    assert "lmdb spreads 50.0% (> 10.0%)" in unclear["reason"] and "includes 1" in unclear["reason"]
 
 
 def test_winner_alone_or_from_one_repeat_has_no_spread_verdict():
-    table = winners(
-        summarise(
-            timings(
-                ("lmdb", 10, "read_many", "cold", [1.0]),
-                ("hdf5", 10, "read_many", "cold", [9.0]),
-                ("lmdb", 10, "store_many", "cold", [1.0, 2.0]),
-            )
-        ),
-        None,
-    ).set_index("operation")
+    frame = timings(
+        ("lmdb", 10, "read_many", "cold", [1.0]),
+        ("hdf5", 10, "read_many", "cold", [9.0]),
+        ("lmdb", 10, "store_many", "cold", [1.0, 2.0]),
+    )
+    table = winners(frame, summarise(frame)).set_index("operation")
     assert table.loc["read_many", "margin"] == pytest.approx(9.0)
     assert pd.isna(table.loc["read_many", "beyond_spread"])
     alone = table.loc["store_many"]
@@ -140,10 +139,13 @@ def test_winner_alone_or_from_one_repeat_has_no_spread_verdict():
     assert pd.isna(alone["runner_up"])
     assert pd.isna(alone["margin"])
     assert pd.isna(alone["beyond_spread"])
+    assert table.loc["read_many", "verdict"] == UNCLEAR
+    assert table.loc["read_many", "reason"].startswith("too few repeats (1 < 5)")
+    assert (alone["verdict"], alone["reason"]) == (UNCLEAR, "no runner-up")
 
 
 def test_disk_usage_winners_at_the_largest_cutoff():
-    summary = summarise(timings(("lmdb", 100, "read_many", "warm", [1.0, 2.0])))
+    frame = timings(("lmdb", 100, "read_many", "warm", [1.0, 2.0]))
     disk = pd.DataFrame(
         [
             ("disk", 100, 409600, 307200, 100, "synthetic"),
@@ -154,7 +156,7 @@ def test_disk_usage_winners_at_the_largest_cutoff():
         ],
         columns=["method", "cutoff", "allocated_bytes", "apparent_bytes", "files", "source"],
     )
-    table = winners(summary, disk).set_index("criterion")
+    table = winners(frame, summarise(frame), disk).set_index("criterion")
     smallest, fewest = table.loc["smallest on disk"], table.loc["fewest files"]
     assert (smallest["cutoff"], smallest["winner"], smallest["runner_up"]) == (100, "hdf5", "disk")
     assert smallest["margin"] == pytest.approx(409600 / 311_296)
@@ -163,3 +165,70 @@ def test_disk_usage_winners_at_the_largest_cutoff():
     assert pd.isna(smallest["beyond_spread"])
     assert pd.isna(fewest["beyond_spread"])
     assert pd.isna(fewest["operation"])
+
+
+def steady(median: float, count: int = 7, cv: float = 0.02, seed: int = 0) -> list[float]:
+    """``count`` repeats around ``median`` with a coefficient of variation of about ``cv``."""
+    rng = np.random.default_rng(seed)
+    return list(median * (1 + cv * rng.standard_normal(count)))
+
+
+def test_identical_code_is_never_told_apart():
+    """A/A: twins drawn from one distribution, 200 times, with the spread real timings show."""
+    for seed in range(200):
+        frame = timings(
+            ("npy", 40, "read_one", "warm", steady(1e-4, count=5, cv=0.05, seed=seed)),
+            ("npy_twin", 40, "read_one", "warm", steady(1e-4, count=5, cv=0.05, seed=seed + 1000)),
+        )
+        check = aa_check(frame, {"npy_twin": "npy"}, VerdictRules())
+        assert len(check) == 1 and not check["told_apart"].any(), check.to_dict("records")
+
+
+def test_twins_told_apart_make_their_case_a_tie():
+    """When the twins differ beyond the rules (order or machine state did it), no winner is printed."""
+    frame = timings(
+        ("npy", 40, "read_many", "warm", steady(1.0)),
+        ("npy_twin", 40, "read_many", "warm", steady(2.0)),
+        ("hdf5", 40, "read_many", "warm", steady(3.0)),
+    )
+    check = aa_check(frame, {"npy_twin": "npy"}, VerdictRules()).iloc[0]
+    assert check["told_apart"] and check["faster_one"] == "npy"
+    assert check["ratio"] == pytest.approx(2.0, rel=0.05)
+    row = winners(frame, summarise(frame), twins={"npy_twin": "npy"}).iloc[0]
+    assert (row["winner"], row["runner_up"]) == ("npy", "hdf5"), "a twin is a copy, never ranked"
+    assert row["verdict"] == UNCLEAR and "the A/A check told npy_twin from npy apart" in row["reason"]
+
+
+def test_a_margin_within_what_twins_differed_by_is_not_faster():
+    """hdf5 is 1.18x behind npy, clear by itself; npy's twin, too noisy to be told apart, differed more."""
+    frame = timings(
+        ("npy", 40, "read_many", "warm", steady(1.0, cv=0.01)),
+        ("hdf5", 40, "read_many", "warm", steady(1.18, cv=0.01, seed=2)),
+    )
+    alone = winners(frame, summarise(frame)).iloc[0]
+    assert alone["verdict"] == FASTER and 1.1 < alone["ci_low"] < 1.25
+    with_twin = pd.concat(
+        [frame, timings(("npy_twin", 40, "read_many", "warm", steady(1.25, cv=0.2, seed=1)))]
+    )
+    twins = {"npy_twin": "npy"}
+    assert not aa_check(with_twin, twins, VerdictRules())["told_apart"].any()
+    row = winners(with_twin, summarise(with_twin), twins=twins).iloc[0]
+    assert (row["winner"], row["runner_up"]) == ("npy", "hdf5")
+    assert row["verdict"] == UNCLEAR and "its A/A twins differed by" in row["reason"]
+
+
+def test_a_margin_below_the_threshold_or_from_few_repeats_is_not_faster():
+    close = timings(("a", 10, "read_many", "warm", steady(1.0)), ("b", 10, "read_many", "warm", steady(1.05)))
+    row = winners(close, summarise(close)).iloc[0]
+    assert row["verdict"] == UNCLEAR and "below 1.1x" in row["reason"]
+    few = timings(("a", 10, "read_many", "warm", [1.0, 1.01]), ("b", 10, "read_many", "warm", [5.0, 5.1]))
+    row = winners(few, summarise(few)).iloc[0]
+    assert row["verdict"] == UNCLEAR and row["reason"] == "too few repeats (2 < 5)"
+
+
+def test_intervals_are_the_same_on_every_run():
+    frame = timings(
+        ("a", 10, "read_many", "warm", steady(1.0, cv=0.05)), ("b", 10, "read_many", "warm", steady(1.3))
+    )
+    first, second = (winners(frame, summarise(frame)) for _ in range(2))
+    pd.testing.assert_frame_equal(first, second)

@@ -124,3 +124,46 @@ def test_every_row_carries_the_peak_memory_of_its_operation_measured_apart(tmp_p
     assert peaks["store_one"] < images.nbytes
     assert [path.name for path in (tmp_path / "stores" / "lmdb").iterdir()] == [str(count)]
     assert pd.read_csv(tmp_path / "usage.csv")["integrity"].iloc[0].endswith(" of 4")
+
+
+class Calls:
+    """A stand-in for one timed call: returns the given seconds in turn (the last one forever)."""
+
+    def __init__(self, *seconds: float) -> None:
+        self.seconds = list(seconds)
+        self.count = 0
+
+    def __call__(self) -> float:
+        self.count += 1
+        return self.seconds.pop(0) if len(self.seconds) > 1 else self.seconds[0]
+
+
+def test_calls_too_short_to_time_alone_are_batched_until_a_sample_is_long_enough():
+    loops, samples = bench.sample(Calls(1e-4), bench.Repeats(5, min_sample_seconds=0.01))
+    assert loops == 128, "doubling from one call until a batch lasts 10 ms (100 calls)"
+    assert samples == [pytest.approx(1e-4)] * 5
+    assert bench.sample(Calls(0.02), bench.Repeats(3, min_sample_seconds=0.01)) == (1, [0.02] * 3)
+
+
+def test_noisy_cases_get_more_repeats_up_to_the_bound_and_quiet_ones_do_not():
+    quiet = Calls(1.0)
+    assert bench.sample(quiet, bench.Repeats(3, max_repeats=10))[1] == [1.0] * 3
+    noisy = Calls(*[1.0, 2.0] * 20)
+    assert len(bench.sample(noisy, bench.Repeats(3, max_repeats=10))[1]) == 10
+    wobbles = Calls(1.0, 1.3, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+    taken = bench.sample(wobbles, bench.Repeats(2, max_repeats=20, max_cv=0.1))[1]
+    assert 2 < len(taken) < 20 and bench.coefficient_of_variation(taken) <= 0.1
+
+
+def test_a_batched_read_records_its_loops_and_seconds_per_call(tmp_path):
+    images, labels = images_and_labels()
+    method = get("npy")
+    method.store(tmp_path / "store").write(images, labels)
+    rows = bench.time_reads(
+        method, tmp_path / "store", images, labels, bench.Repeats(2, min_sample_seconds=0.005), 5, ["warm"]
+    )
+    cases = {(row.operation, row.cache) for row in rows}
+    assert len(cases) == 3 and len(rows) == 6
+    for case in cases:
+        assert len({row.loops for row in rows if (row.operation, row.cache) == case}) == 1
+    assert all(row.loops >= 1 and row.seconds > 0 for row in rows)

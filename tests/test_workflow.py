@@ -59,7 +59,8 @@ def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
     counts = timings.groupby(["method", "cutoff", "operation", "cache"]).size()
     expected = {(m, c, op, cache) for m in NAMES for c in TINY["cutoffs"] for op, cache in CASES}
     assert set(counts.index) == expected
-    assert (counts == TINY["repeats"]).all()
+    # Noisy cases get more repeats, up to the bound (timing.max_repeats, 10 by default).
+    assert counts.between(TINY["repeats"], 10).all()
     cold = timings[timings["cache"] == "cold"]
     assert cold["eviction"].str.startswith("fadvise").all(), "every cold row says how it was made cold"
     assert (timings.loc[timings["cache"] != "cold", "eviction"] == "").all()
@@ -86,7 +87,7 @@ def test_paper_mode_times_the_study_methods_once_each(tiny_run):
 def test_summary_winners_and_machine_record(tiny_run):
     summary = pd.read_csv(tiny_run / "results" / "summary.csv")
     assert len(summary) == len(NAMES) * len(TINY["cutoffs"]) * 8
-    assert (summary["repeats"] == TINY["repeats"]).all()
+    assert summary["repeats"].between(TINY["repeats"], 10).all() and (summary["loops"] >= 1).all()
     assert (summary["min_s"] <= summary["median_s"]).all() and (summary["median_s"] <= summary["max_s"]).all()
     winners = pd.read_csv(tiny_run / "results" / "winners.csv")
     fastest = winners[winners["criterion"] == "fastest"]
@@ -154,7 +155,8 @@ def test_a_new_cutoff_runs_only_its_jobs(tiny_run):
     assert dry.returncode == 0, dry.stderr[-3000:]
     planned = {line.split()[1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith("rule ")}
     aggregation = {"gather_timings", "gather_disk_usage", "gather_paper", "summarise", "environment", "all"}
-    assert planned == {"measure", "paper", "plot_operation", "plot_timings", "plot_disk_usage"} | aggregation
+    plots = {"plot_overview", "plot_operation", "plot_timings", "plot_disk_usage", "front_page"}
+    assert planned == {"measure", "paper"} | plots | aggregation
     result = snakemake(tiny_run, config, "--cores", "2")
     assert result.returncode == 0, result.stderr[-5000:]
     after = {path: path.stat().st_mtime_ns for path in (tiny_run / "results" / "timings").rglob("*.csv")}
@@ -191,4 +193,5 @@ def test_shipped_configs_plan_every_job(tmp_path, name):
     result = snakemake(tmp_path, config, "--cores", "4", "--dry-run")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     measure_jobs = sum(line.strip() == "rule measure:" for line in result.stdout.splitlines())
-    assert measure_jobs == len(config["methods"]) * len(config["cutoffs"])
+    methods = len(config["methods"]) + len(config.get("aa_twins", []))
+    assert measure_jobs == methods * len(config["cutoffs"])

@@ -16,7 +16,10 @@ from typing import Any
 import yaml
 
 from imagestores.data.cifar10 import CIFAR10_TRAIN_SIZE
-from imagestores.stores import METHODS, name_of, resolve
+from imagestores.stores import METHODS, MethodSpec, name_of, resolve
+
+TWIN_SUFFIX = "_twin"
+"""An A/A twin is its method under this suffix: same code and options, another name, its own jobs."""
 
 
 class ConfigError(ValueError):
@@ -89,6 +92,16 @@ def check(config: Mapping[str, Any]) -> None:
             method.traits  # noqa: B018 - reading the traits checks the options
         except (TypeError, ValueError) as problem:
             raise ConfigError(f"config key 'methods', entry {method.name!r}: {problem}") from None
+    absent = sorted(set(config["aa_twins"]) - set(names))
+    if absent:
+        raise ConfigError(
+            f"config key 'aa_twins': {', '.join(absent)} not in 'methods'; a twin copies a configured method"
+        )
+    clashes = sorted(set(twins(config)) & set(names))
+    if clashes:
+        raise ConfigError(
+            f"config key 'aa_twins': the twin name(s) {', '.join(clashes)} are taken in 'methods'"
+        )
     dataset = config["dataset"]
     if dataset["source"] == "folder" and not dataset.get("path"):
         raise ConfigError(
@@ -106,3 +119,26 @@ def check(config: Mapping[str, Any]) -> None:
             f"config key 'cutoffs': {', '.join(map(str, too_large))} exceed dataset.size ({dataset['size']}, "
             f"{size:,} images); lower the cutoffs or raise dataset.size"
         )
+
+
+def twins(config: Mapping[str, Any]) -> dict[str, str]:
+    """Each A/A twin's name and the method it copies (config key ``aa_twins``)."""
+    return {f"{name}{TWIN_SUFFIX}": name for name in config["aa_twins"]}
+
+
+def with_twins(config: Mapping[str, Any]) -> list[MethodSpec]:
+    """Every configured method, then an A/A twin of each in ``aa_twins``: its entry under another name.
+
+    The twin runs the same code with the same options in jobs of its own, so any difference the verdicts
+    find between a method and its twin is noise, order or machine state, never the method.
+    """
+    specs = {name_of(spec): spec for spec in config["methods"]}
+    copies = [
+        {
+            "name": twin,
+            "method": resolve(specs[name]).base or name,
+            "options": dict(resolve(specs[name]).options),
+        }
+        for twin, name in twins(config).items()
+    ]
+    return [*config["methods"], *copies]

@@ -4,19 +4,21 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
-from imagestores.config import validate
+from imagestores.config import twins, validate, with_twins
+from imagestores.data.prepared import prepared_files
 from imagestores.report import (
     DATA_FIGURES,
     DISK_FIGURES,
     OPERATION_FIGURES,
+    OVERVIEW,
     TIMING_FIGURES,
 )
-from imagestores.data.prepared import prepared_files
 from imagestores.stores import STUDY_METHODS, name_of
 
 validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
-SPECS = {name_of(spec): spec for spec in config["methods"]}
+SPECS = {name_of(spec): spec for spec in with_twins(config)}
+TWINS = twins(config)
 METHODS = list(SPECS)
 PAPER_METHODS = [name for name in STUDY_METHODS if name in METHODS and config["paper"]]
 CUTOFFS = config["cutoffs"]
@@ -61,6 +63,8 @@ def final_outputs():
         *rules.gather_disk_usage.output,
         *rules.summarise.output,
         *rules.environment.output,
+        *rules.plot_overview.output,
+        *rules.front_page.output,
         *expand(rules.plot_operation.output, operation=OPERATION_FIGURES),
         *expand(rules.plot_timings.output, figure=TIMING_FIGURES),
         *expand(rules.plot_disk_usage.output, figure=DISK_FIGURES),

@@ -7,7 +7,7 @@ rule describe_methods:
     conda:
         "../../envs/imagestores.yaml"
     params:
-        specs=config["methods"],
+        specs=list(SPECS.values()),
     script:
         "../scripts/describe_methods.py"
 
@@ -32,6 +32,7 @@ rule measure:
             key: config[key]
             for key in (
                 "repeats",
+                "timing",
                 "random_reads",
                 "caches",
                 "drop_caches",

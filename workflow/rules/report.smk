@@ -41,11 +41,19 @@ rule summarise:
             "results/winners.csv", caption="../report/winners.rst", category="Summary"
         ),
         markdown="results/summary.md",
+        aa=report(
+            "results/aa_check.csv",
+            caption="../report/aa_check.rst",
+            category="Summary",
+        ),
     log:
         "results/logs/summarise.log",
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    params:
+        verdicts=config["verdicts"] | {"max_cv": config["timing"]["max_cv"]},
+        twins=TWINS,
     script:
         "../scripts/summarise.py"
 
@@ -62,6 +70,42 @@ rule gather_paper:
         "../../envs/imagestores.yaml"
     script:
         "../scripts/gather.py"
+
+
+rule plot_overview:
+    input:
+        timings=rules.gather_timings.output[0],
+        methods=rules.describe_methods.output[0],
+    output:
+        report(
+            multiext(f"results/figures/{OVERVIEW}", ".png", ".svg"),
+            caption="../report/overview.rst",
+            category="1. What to pick",
+            labels={"figure": OVERVIEW},
+        ),
+    log:
+        f"results/logs/plot/{OVERVIEW}.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/plot.py"
+
+
+rule front_page:
+    input:
+        overview=rules.plot_overview.output[0],
+        winners=rules.summarise.output.winners,
+        methods=rules.describe_methods.output[0],
+    output:
+        "results/front_page.rst",
+    log:
+        "results/logs/front_page.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/front_page.py"
 
 
 rule plot_operation:

@@ -18,6 +18,8 @@ elif snakemake.rule == "plot_operation":
         paper=Path(snakemake.input.paper) if snakemake.input.paper else None,
         reference=Path(snakemake.input.reference),
     )
+elif snakemake.rule == "plot_overview":
+    figures.plot_overview(Path(snakemake.input.timings), Path(snakemake.input.methods), outputs)
 elif snakemake.rule == "plot_timings":
     draw = getattr(figures, f"plot_{snakemake.wildcards.figure}")
     draw(Path(snakemake.input.timings), Path(snakemake.input.methods), outputs)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from imagestores import logs
-from imagestores.report import summary
+from imagestores.report import stats, summary
 
 logs.to_file(snakemake.log[0])
 summary.write(
@@ -15,4 +15,7 @@ summary.write(
     winners_out=Path(snakemake.output.winners),
     markdown_out=Path(snakemake.output.markdown),
     dataset=Path(snakemake.input.dataset),
+    aa_out=Path(snakemake.output.aa),
+    rules=stats.VerdictRules(**snakemake.params.verdicts),
+    twins=snakemake.params.twins,
 )

@@ -137,7 +137,8 @@ def measure_job(
     store goes to ``settings["stores"]["root"]`` (environment variables expanded on the node that runs
     the job) and is removed afterwards unless ``settings["stores"]["keep"]``. A leftover of a killed run
     is removed first, never trusted. ``settings`` holds the config's ``repeats``, ``random_reads``,
-    ``caches``, ``drop_caches`` and ``integrity`` (trials of the untimed damage test, ``integrity_job``).
+    ``caches``, ``drop_caches``, ``timing`` (see timing.Repeats) and ``integrity`` (trials of the untimed
+    damage test, ``integrity_job``).
     """
     spec, method = method, resolve(method)
     data = load_prepared(data_dir, cutoff)
@@ -154,20 +155,19 @@ def measure_job(
             disk_usage_out, index=False
         )
         return
-    check_free_space(root, images, settings["repeats"])
+    repeats = timing.Repeats(settings["repeats"], **settings.get("timing", {}))
+    check_free_space(root, images, repeats.bound)
     timing.fresh(store)
-    log.info("timing writes of %s with %d images, %d repeats", method.name, cutoff, settings["repeats"])
+    log.info("timing writes of %s with %d images, %s", method.name, cutoff, repeats)
     scratch = store.with_name(f"{store.name}.partial")
-    rows = timing.time_writes(
-        method, images, labels, keep=store, scratch=scratch, repeats=settings["repeats"]
-    )
+    rows = timing.time_writes(method, images, labels, keep=store, scratch=scratch, repeats=repeats)
     log.info("timing reads of %s: %s page cache", method.name, " and ".join(settings["caches"]))
     rows += timing.time_reads(
         method,
         store,
         images,
         labels,
-        settings["repeats"],
+        repeats,
         settings["random_reads"],
         settings["caches"],
         settings["drop_caches"],

@@ -9,6 +9,7 @@ operation runs once more in a fresh interpreter for it (``operation_run``, image
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -41,6 +42,64 @@ image of the set, or a shifted one, falls far below 20 dB, so the check tells a 
 """
 
 
+MAX_LOOPS = 1000
+"""At most this many calls make one sample, however short one call is."""
+
+
+@dataclass(frozen=True)
+class Repeats:
+    """How many samples a case gets, and how many calls make one sample.
+
+    As pyperf does, a call shorter than ``min_sample_seconds`` is too short to time alone (timer overhead
+    and scheduling noise are a large part of it), so each sample sums calls until it is measurable. Then
+    at least ``minimum`` samples are taken, and more, up to ``max_repeats``, while their coefficient of
+    variation stays above ``max_cv``: noisy cases get more repeats, quiet ones cost no more.
+    """
+
+    minimum: int
+    max_repeats: int | None = None
+    max_cv: float = 0.10
+    min_sample_seconds: float = 0.0
+
+    @property
+    def bound(self) -> int:
+        return max(self.minimum, self.max_repeats or self.minimum)
+
+    def unsteady(self, samples: Sequence[float]) -> bool:
+        """More samples are due: too few, or spread above ``max_cv`` while the bound allows more."""
+        if len(samples) < self.minimum:
+            return True
+        return len(samples) < self.bound and coefficient_of_variation(samples) > self.max_cv
+
+
+def coefficient_of_variation(samples: Sequence[float]) -> float:
+    """Sample standard deviation over mean (0 for fewer than two samples)."""
+    if len(samples) < 2:
+        return 0.0
+    values = np.asarray(samples, dtype=float)
+    return float(values.std(ddof=1) / values.mean())
+
+
+def calibrate(call: Callable[[], float], min_sample_seconds: float) -> int:
+    """Calls per sample, found as timeit's autorange does: double the batch until it lasts long enough.
+
+    The calibration batches are not kept: they are extra warm-ups.
+    """
+    loops = 1
+    while loops < MAX_LOOPS and sum(call() for _ in range(loops)) < min_sample_seconds:
+        loops = min(MAX_LOOPS, loops * 2)
+    return loops
+
+
+def sample(call: Callable[[], float], policy: Repeats) -> tuple[int, list[float]]:
+    """Calls per sample, and the samples (seconds per call, the mean of the sample's calls)."""
+    loops = calibrate(call, policy.min_sample_seconds)
+    samples: list[float] = []
+    while policy.unsteady(samples):
+        samples.append(sum(call() for _ in range(loops)) / loops)
+    return loops, samples
+
+
 class ReadMismatch(AssertionError):
     """A store returned something other than what was written: the job fails, no timing is kept."""
 
@@ -52,8 +111,11 @@ class Measurement:
     """``warm`` or ``cold`` page cache for reads; ``none`` for writes, which the cache does not decide."""
     repeat: int
     seconds: float
+    """Seconds of one call: the mean of the ``loops`` calls of this sample."""
     images: int
     bytes: int
+    loops: int = 1
+    """Calls timed in this sample: more than one when one call is too short to time alone."""
     eviction: str = ""
     """For cold reads: how the store was evicted, and ``not verified`` when pages stayed resident."""
 
@@ -141,37 +203,55 @@ def time_writes(
     labels: np.ndarray,
     keep: Path,
     scratch: Path,
-    repeats: int,
+    repeats: int | Repeats,
 ) -> list[Measurement]:
     """Time writing all images (``store_many``) and one image (``store_one``), ``repeats`` times each.
 
-    Every repeat writes a new store into ``scratch``; the last complete ``store_many`` store is moved to
-    ``keep``. Repeats are removed only after all are timed, because creating many files right after
+    Every call writes a new store into ``scratch``; the last complete ``store_many`` store is moved to
+    ``keep``. Stores are removed only after all are timed, because creating many files right after
     deleting many is slower and would bias later repeats.
     """
+    policy = as_policy(repeats)
     fresh(scratch).mkdir(parents=True)
     count = len(images)
     warmup = min(count, WARMUP_WRITE_IMAGES)
     method.store(scratch / "warmup-many").write(images[:warmup], labels[:warmup])
     results = []
+    written: list[Path] = []
     for operation, chosen in write_cases(count).items():
         subset, subset_labels = images[chosen], labels[chosen]
         method.store(scratch / f"warmup-{operation}").write(subset[:1], subset_labels[:1])
-        timed = []
-        for repeat in range(repeats):
-            store = method.store(scratch / f"{operation}-{repeat}")
-            watch = Stopwatch()
-            with watch.running():
-                store.write(subset, subset_labels)
-            timed.append((repeat, watch.seconds))
+        paths = (scratch / f"{operation}-{call}" for call in itertools.count())
+        write_once = partial(timed_write, method, paths, written, subset, subset_labels)
+        loops, samples = sample(write_once, policy)
         moved = image_bytes(images, range(chosen.start, chosen.stop))
         results += [
-            Measurement(operation, "none", repeat, seconds, len(subset), moved) for repeat, seconds in timed
+            Measurement(operation, "none", repeat, seconds, len(subset), moved, loops)
+            for repeat, seconds in enumerate(samples)
         ]
+        if operation == "store_many":
+            last_many = written[-1]
     fresh(keep).parent.mkdir(parents=True, exist_ok=True)
-    (scratch / f"store_many-{repeats - 1}").rename(keep)
+    last_many.rename(keep)
     shutil.rmtree(scratch)
     return results
+
+
+def timed_write(
+    method: Method, paths: Iterator[Path], written: list[Path], images: Images, labels: np.ndarray
+) -> float:
+    """Write a new store at the next of ``paths`` (noted in ``written``); return the seconds it took."""
+    written.append(next(paths))
+    store = method.store(written[-1])
+    watch = Stopwatch()
+    with watch.running():
+        store.write(images, labels)
+    return watch.seconds
+
+
+def as_policy(repeats: int | Repeats) -> Repeats:
+    """A plain number of repeats is a policy that never batches and never adds repeats."""
+    return repeats if isinstance(repeats, Repeats) else Repeats(repeats)
 
 
 def random_indices(count: int, sample: int) -> np.ndarray:
@@ -266,7 +346,7 @@ def time_reads(
     store_path: Path,
     images: Images,
     labels: np.ndarray,
-    repeats: int,
+    repeats: int | Repeats,
     random_reads: int,
     caches: Sequence[str] = ("warm", "cold"),
     drop_caches: bool = False,
@@ -277,9 +357,11 @@ def time_reads(
     ``read_many`` reads all images in order (its warm-up verifies the whole store and brings it into the
     page cache); ``read_one`` opens the store, reads one image and closes it; ``read_random`` reads
     ``random_reads`` images at shuffled positions in one call. A cold repeat first evicts every file of
-    the store and checks the eviction. A read faster than ``floor_bandwidth`` bytes/s (by default,
-    ``physical_floor_bandwidth()``) is physically impossible and fails with SuspectTiming.
+    the store and checks the eviction (every call of a batched sample: each call reads a cold store). A
+    read faster than ``floor_bandwidth`` bytes/s (by default, ``physical_floor_bandwidth()``) is
+    physically impossible and fails with SuspectTiming.
     """
+    policy = as_policy(repeats)
     count = len(images)
     floor = physical_floor_bandwidth() if floor_bandwidth is None else floor_bandwidth
     files = cache.store_files(store_path)
@@ -289,12 +371,31 @@ def time_reads(
         read()  # warm-up: verifies the whole store and, for read_many, brings it into the page cache
         moved = image_bytes(images, indices)
         for state in caches:
-            for repeat in range(repeats):
-                eviction = describe(cache.evict_and_verify(files, drop_caches)) if state == "cold" else ""
-                seconds = read()
-                check_physical(seconds, moved, floor)
-                results.append(Measurement(operation, state, repeat, seconds, len(indices), moved, eviction))
+            evictions: list[str] = []
+            evict = partial(cache.evict_and_verify, files, drop_caches) if state == "cold" else None
+            loops, samples = sample(partial(timed_read, read, evict, evictions, moved, floor), policy)
+            # A call whose eviction could not be verified marks the case; else how every call was made cold.
+            eviction = next((note for note in evictions if "not verified" in note), "".join(evictions[-1:]))
+            results += [
+                Measurement(operation, state, repeat, seconds, len(indices), moved, loops, eviction)
+                for repeat, seconds in enumerate(samples)
+            ]
     return results
+
+
+def timed_read(
+    read: Callable[[], float],
+    evict: Callable[[], cache.Eviction] | None,
+    evictions: list[str],
+    moved: int,
+    floor: float,
+) -> float:
+    """One read, after evicting the store when ``evict`` is given (noted in ``evictions``); its seconds."""
+    if evict is not None:
+        evictions.append(describe(evict()))
+    seconds = read()
+    check_physical(seconds, moved, floor)
+    return seconds
 
 
 def describe(eviction: cache.Eviction) -> str:

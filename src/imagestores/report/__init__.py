@@ -7,6 +7,8 @@ Reads only CSV and JSON files and the registry's descriptive data (families, the
 builds no store and imports nothing from ``measure`` or ``data``.
 """
 
+OVERVIEW = "overview"
+"""The figure that answers what to use: a heatmap of methods x operations at the largest store size."""
 OPERATION_FIGURES = ("store_many", "read_many", "read_random")
 """One figure per operation, time against store size, with the study beside it where it measured."""
 TIMING_FIGURES = ("single_image", "cost_per_image", "peak_memory")
@@ -15,5 +17,5 @@ DISK_FIGURES = ("disk_usage",)
 """Figures drawn from the disk-usage table."""
 DATA_FIGURES = ("dataset",)
 """Figures drawn from the data stage's record, dataset.json."""
-FIGURES = (*OPERATION_FIGURES, *TIMING_FIGURES, *DISK_FIGURES, *DATA_FIGURES)
+FIGURES = (OVERVIEW, *OPERATION_FIGURES, *TIMING_FIGURES, *DISK_FIGURES, *DATA_FIGURES)
 """Every figure of a run, by name: the rules draw each as PNG and SVG in ``results/figures/``."""

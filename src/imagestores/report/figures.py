@@ -8,7 +8,7 @@ cold page-cache reads are separate panels, never one line. The data source is in
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
 
 from imagestores.report.summary import read_methods
@@ -108,16 +109,38 @@ def _lines(
         legend=legend,
         ax=axes,
     )
-    axes.set(xscale="log", yscale=yscale, xlabel="images in the store")
+    axes.set(xscale="log", yscale=yscale)
     axes.grid(True, which="major", alpha=0.3)
 
 
+MAX_LINES = 6
+"""No panel draws more lines than this: a family with more methods is split over several rows."""
+
+
+def method_groups(style: Style, methods: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """``methods`` grouped by family in style order, a family of more than MAX_LINES split evenly."""
+    groups = []
+    for family in dict.fromkeys(style.family[method] for method in style.ordered(methods)):
+        members = [method for method in style.ordered(methods) if style.family[method] == family]
+        parts = -(-len(members) // MAX_LINES)
+        size = -(-len(members) // parts)
+        for part in range(parts):
+            label = family if parts == 1 else f"{family} ({part + 1}/{parts})"
+            groups.append((label, members[part * size : (part + 1) * size]))
+    return groups
+
+
 def _overlay_study(
-    axes: plt.Axes, operation: str, paper: pd.DataFrame | None, reference: pd.DataFrame, style: Style
+    axes: plt.Axes,
+    operation: str,
+    paper: pd.DataFrame | None,
+    reference: pd.DataFrame,
+    style: Style,
+    methods: Sequence[str],
 ) -> None:
-    """The study's three methods timed its way here (dashed) and as it published them (dotted)."""
+    """The study's methods among ``methods`` timed its way here (dashed) and as it published them (dotted)."""
     colours = style.colours
-    for method in STUDY_METHODS:
+    for method in (method for method in STUDY_METHODS if method in methods):
         if paper is not None:
             ours = paper[(paper["method"] == method) & (paper["operation"] == operation)].sort_values(
                 "cutoff"
@@ -128,7 +151,7 @@ def _overlay_study(
         axes.plot(theirs["images"], theirs["seconds"], ":", marker="^", mfc="none", color=colours[method])
 
 
-def _study_legend(axes: plt.Axes, with_paper: bool) -> None:
+def _study_legend(figure: plt.Figure, with_paper: bool) -> None:
     handles = [Line2D([], [], color="grey", marker="o", label="this pipeline: median, range of repeats")]
     if with_paper:
         handles.append(
@@ -137,9 +160,49 @@ def _study_legend(axes: plt.Axes, with_paper: bool) -> None:
     handles.append(
         Line2D([], [], color="grey", ls=":", marker="^", mfc="none", label="2019 study, published")
     )
-    axes.add_artist(
-        axes.legend(handles=handles, loc="upper left", fontsize="small", title="disk, lmdb, hdf5")
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), title="disk, lmdb, hdf5")
+
+
+def _grid(
+    panels: Sequence[tuple[str, pd.DataFrame]],
+    y: str,
+    ylabel: str,
+    title: str,
+    style: Style,
+    yscale: str = "log",
+    draw: Callable[[plt.Axes, str, list[str]], None] | None = None,
+) -> plt.Figure:
+    """Small multiples: a column per (title, rows) panel, a row per group of at most MAX_LINES methods.
+
+    All panels share both axes, so rows compare at a glance; each row has its own legend at its right.
+    ``draw(axes, panel title, methods)`` adds to a panel what the lines do not show.
+    """
+    groups = method_groups(style, pd.concat([rows for _, rows in panels])["method"].unique())
+    figure, grid = plt.subplots(
+        len(groups),
+        len(panels),
+        figsize=(4.2 * len(panels) + 2.6, 2.7 * len(groups) + 1.2),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
     )
+    for row, (group, members) in enumerate(groups):
+        for column, (panel_title, rows) in enumerate(panels):
+            axes = grid[row][column]
+            last = column == len(panels) - 1
+            _lines(axes, rows[rows["method"].isin(members)], y, last, style, yscale=yscale)
+            axes.set(
+                title=panel_title if row == 0 else "",
+                ylabel=f"{group}\n{ylabel}" if column == 0 else "",
+                xlabel="images in the store" if row == len(groups) - 1 else "",
+            )
+            if draw is not None:
+                draw(axes, panel_title, members)
+            if last and axes.get_legend() is not None:
+                axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small", frameon=False)
+    figure.suptitle(title)
+    return figure
 
 
 def plot_operation(
@@ -150,28 +213,30 @@ def plot_operation(
     paper: Path | None,
     reference: Path,
 ) -> None:
-    """Time of ``operation`` against store size, log-log, one line per method, one panel per cache state.
+    """Time of ``operation`` against store size, log-log: a column per cache state, a row per family.
 
     For ``store_many`` and ``read_many`` the study's methods are also drawn as timed the study's way and
-    as the study published them (its warm-cache numbers, in the warm or write panel).
+    as the study published them (its warm-cache numbers, in the warm or write column).
     """
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
     frame = frame[frame["operation"] == operation]
     style = Style(read_methods(methods))
     states = [state for state in ("none", "warm", "cold") if state in set(frame["cache"])]
-    figure, panels = plt.subplots(
-        1, len(states), figsize=(7 * len(states), 5.5), sharex=True, sharey=True, squeeze=False
-    )
     study = pd.read_csv(reference, comment="#")
     paper_frame = pd.read_csv(paper) if paper is not None else None
-    for index, (axes, state) in enumerate(zip(panels[0], states, strict=True)):
-        _lines(axes, frame[frame["cache"] == state], "seconds", index == len(states) - 1, style)
-        axes.set(title=CACHE_LABELS[state], ylabel="seconds")
-        if operation in set(study["operation"]) and state in ("none", "warm"):
-            _overlay_study(axes, operation, paper_frame, study, style)
-            _study_legend(axes, paper_frame is not None)
-    panels[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
-    figure.suptitle(f"{TITLES[operation]} ({source_label(frame)})")
+    overlay = operation in set(study["operation"])
+    titles = {CACHE_LABELS[state] or TITLES[operation]: state for state in states}
+
+    def draw(axes: plt.Axes, panel_title: str, members: list[str]) -> None:
+        if overlay and titles[panel_title] in ("none", "warm"):
+            _overlay_study(axes, operation, paper_frame, study, style, members)
+
+    panels = [(title, frame[frame["cache"] == state]) for title, state in titles.items()]
+    figure = _grid(
+        panels, "seconds", "seconds", f"{TITLES[operation]} ({source_label(frame)})", style, draw=draw
+    )
+    if overlay:
+        _study_legend(figure, paper_frame is not None)
     _save(figure, outputs)
 
 
@@ -184,16 +249,8 @@ def _panels(
     style: Style,
     yscale: str = "log",
 ) -> None:
-    """One log-log panel per (title, rows), side by side with a shared y axis and one legend."""
-    figure, axes_row = plt.subplots(
-        1, len(panels), figsize=(6.5 * len(panels), 5), sharey=True, squeeze=False
-    )
-    for index, (axes, (panel_title, rows)) in enumerate(zip(axes_row[0], panels, strict=True)):
-        _lines(axes, rows, y, index == len(panels) - 1, style, yscale=yscale)
-        axes.set(title=panel_title, ylabel=ylabel)
-    axes_row[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="method", fontsize="small")
-    figure.suptitle(title)
-    _save(figure, outputs)
+    """Small multiples of (title, rows) panels, drawn and saved."""
+    _save(_grid(panels, y, ylabel, title, style, yscale), outputs)
 
 
 def _cases(frame: pd.DataFrame, cases: Sequence[tuple[str, str]]) -> list[tuple[str, pd.DataFrame]]:
@@ -202,7 +259,7 @@ def _cases(frame: pd.DataFrame, cases: Sequence[tuple[str, str]]) -> list[tuple[
     for operation, state in cases:
         rows = frame[(frame["operation"] == operation) & (frame["cache"] == state)]
         if not rows.empty:
-            panels.append((f"{TITLES[operation]}, {CACHE_LABELS[state]}".rstrip(", "), rows))
+            panels.append((f"{TITLES[operation]}\n{CACHE_LABELS[state]}".strip(), rows))
     return panels
 
 
@@ -250,6 +307,72 @@ def plot_disk_usage(disk_usage: Path, methods: Path, outputs: Sequence[Path]) ->
     panels = [(title, frame.assign(MiB=frame[column] / 2**20)) for column, title in measures.items()]
     title = f"Disk usage of every store ({source_label(frame)})"
     _panels(panels, "MiB", "MiB", title, outputs, Style(read_methods(methods)))
+
+
+OVERVIEW_CASES = [
+    ("store_many", "none"),
+    ("read_many", "warm"),
+    ("read_many", "cold"),
+    ("read_random", "warm"),
+    ("read_random", "cold"),
+    ("store_one", "none"),
+    ("read_one", "warm"),
+    ("read_one", "cold"),
+]
+"""The overview's columns: every operation, reads from a warm and a cold page cache."""
+
+
+def _duration(seconds: float) -> str:
+    """A median as a person reads it: 3 significant digits in s, ms or µs."""
+    unit, scale = next(((u, x) for u, x in (("s", 1.0), ("ms", 1e-3)) if seconds >= x), ("µs", 1e-6))
+    return f"{seconds / scale:.3g} {unit}"
+
+
+def plot_overview(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:
+    """At the largest store size: a row per method (grouped by family), a column per operation and cache.
+
+    Each cell's colour is the method's median time over the best method's for that column (1 is the
+    best, darker is slower, log scale) and its text the median itself. Lossy methods are marked.
+    """
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    largest = frame[frame["cutoff"] == frame["cutoff"].max()]
+    medians = (
+        largest.groupby(["method", "operation", "cache"])["seconds"].median().unstack(["operation", "cache"])
+    )
+    cases = [case for case in OVERVIEW_CASES if case in medians.columns]
+    described = read_methods(methods)
+    style = Style(described)
+    order = style.ordered(medians.index)
+    medians = medians.loc[order, cases]
+    relative = medians / medians.min()
+    lossy = set(described.index[described["lossy"].astype(bool)])
+    rows = [f"{style.family[m]}: {m}{' (lossy)' if m in lossy else ''}" for m in order]
+    columns = [f"{operation}\n{cache}".replace("\nnone", "\n(write)") for operation, cache in cases]
+    figure, axes = plt.subplots(
+        figsize=(1.25 * len(cases) + 4.0, 0.42 * len(order) + 2.2), layout="constrained"
+    )
+    sns.heatmap(
+        pd.DataFrame(relative.to_numpy(), index=rows, columns=columns),
+        annot=medians.map(_duration).to_numpy(),
+        fmt="",
+        annot_kws={"fontsize": 7.5},
+        cmap="rocket_r",
+        norm=LogNorm(vmin=1, vmax=max(float(relative.max().max()), 10.0)),
+        linewidths=0.5,
+        linecolor="white",
+        cbar_kws={"label": "median time / best method's median (log)"},
+        ax=axes,
+    )
+    families = [style.family[m] for m in order]
+    for position in range(1, len(order)):
+        if families[position] != families[position - 1]:
+            axes.axhline(position, color="black", linewidth=1.5)
+    axes.set(xlabel="", ylabel="")
+    axes.tick_params(axis="x", labelrotation=0, labelsize=8)
+    axes.tick_params(axis="y", labelsize=8)
+    cutoff = int(largest["cutoff"].max())
+    figure.suptitle(f"Which method for which workload: {cutoff:,} images ({source_label(largest)})")
+    _save(figure, outputs)
 
 
 def plot_dataset(dataset: Path, outputs: Sequence[Path]) -> None:

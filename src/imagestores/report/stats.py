@@ -1,11 +1,17 @@
-"""The spread behind every median, and which method wins by how much.
+"""The spread behind every median, and which method wins by how much, and whether that is known.
 
-A median alone cannot say whether a method is faster or just lucky; the quartiles and the coefficient of
-variation say how far the repeats disagree, and a winner counts only when its margin exceeds that spread.
+A median alone cannot say whether a method is faster or just lucky. The quartiles and the coefficient of
+variation say how far the repeats disagree; a bootstrap interval of the ratio of medians says how far the
+margin could be off; and A/A twins (one method measured twice under two names) say how far identical code
+differs between jobs. A method is called ``faster`` only when all three allow it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 KEYS = ["source", "method", "cutoff", "operation", "cache"]
@@ -24,7 +30,130 @@ WINNER_COLUMNS = [
     "unit",
     "margin",
     "beyond_spread",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "reason",
 ]
+
+FASTER = "faster"
+UNCLEAR = "not distinguishable"
+
+BOOTSTRAP_RESAMPLES = 4000
+BOOTSTRAP_SEED = 15
+"""A fixed seed: the same timings give the same intervals and verdicts on every run of the report."""
+
+AA_COLUMNS = [
+    "source",
+    "cutoff",
+    "operation",
+    "cache",
+    "method",
+    "twin",
+    "faster_one",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "told_apart",
+    "reason",
+]
+
+
+@dataclass(frozen=True)
+class VerdictRules:
+    """When a method is called faster: the config's ``verdicts`` and ``timing.max_cv``."""
+
+    min_repeats: int = 5
+    confidence: float = 0.95
+    min_ratio: float = 1.1
+    max_cv: float = 0.1
+
+
+DEFAULT_RULES = VerdictRules()
+"""The config's defaults, for callers without a config."""
+
+
+def ratio_interval(fast: np.ndarray, slow: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Percentile bootstrap interval of median(slow) / median(fast), each resampled over its repeats."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    fast_medians = np.median(rng.choice(fast, size=(BOOTSTRAP_RESAMPLES, len(fast))), axis=1)
+    slow_medians = np.median(rng.choice(slow, size=(BOOTSTRAP_RESAMPLES, len(slow))), axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(slow_medians / fast_medians, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def verdict(
+    fast: tuple[str, np.ndarray],
+    slow: tuple[str, np.ndarray],
+    rules: VerdictRules,
+    aa_ratio: float = 1.0,
+) -> dict[str, object]:
+    """Whether ``fast`` (name, seconds of each repeat) is faster than ``slow``, with the interval and why.
+
+    ``faster`` needs ``min_repeats`` repeats of both, neither spreading beyond ``max_cv`` (pyperf's
+    warning), and the interval's lower bound above ``min_ratio`` and above ``aa_ratio``, the ratio A/A
+    twins of the same case differed by: a margin identical code also shows is no evidence.
+    """
+    low, high = ratio_interval(fast[1], slow[1], rules.confidence)
+    reasons = []
+    repeats = min(len(fast[1]), len(slow[1]))
+    if repeats < rules.min_repeats:
+        reasons.append(f"too few repeats ({repeats} < {rules.min_repeats})")
+    for name, seconds in (fast, slow):
+        cv = float(np.std(seconds, ddof=1) / np.mean(seconds)) if len(seconds) > 1 else float("nan")
+        if cv > rules.max_cv:
+            reasons.append(f"{name} spreads {cv:.1%} (> {rules.max_cv:.1%})")
+    if low <= 1:
+        reasons.append(f"the {rules.confidence:.0%} interval of the ratio includes 1")
+    elif low <= rules.min_ratio:
+        reasons.append(f"the {rules.confidence:.0%} interval reaches below {rules.min_ratio:g}x")
+    if 1 < low <= aa_ratio:
+        reasons.append(f"within the {aa_ratio:.2f}x its A/A twins differed by")
+    return {
+        "ci_low": low,
+        "ci_high": high,
+        "verdict": UNCLEAR if reasons else FASTER,
+        "reason": "; ".join(reasons),
+    }
+
+
+def samples(timings: pd.DataFrame) -> dict[tuple, np.ndarray]:
+    """Seconds of every repeat per summary key (``KEYS``)."""
+    return {key: group.to_numpy(float) for key, group in timings.groupby(KEYS, sort=False)["seconds"]}
+
+
+def aa_check(timings: pd.DataFrame, twins: Mapping[str, str], rules: VerdictRules) -> pd.DataFrame:
+    """Every case of every A/A pair (twin, method it copies): were the twins told apart?
+
+    The faster of the two by median is compared with the other by the same rules as any two methods.
+    """
+    seconds = samples(timings)
+    rows = []
+    for (source, method, cutoff, operation, cache), ours in seconds.items():
+        for twin in (twin for twin, original in twins.items() if original == method):
+            theirs = seconds.get((source, twin, cutoff, operation, cache))
+            if theirs is None:
+                continue
+            pair = sorted([(method, ours), (twin, theirs)], key=lambda item: np.median(item[1]))
+            judged = verdict(pair[0], pair[1], rules)
+            rows.append(
+                {
+                    "source": source,
+                    "cutoff": cutoff,
+                    "operation": operation,
+                    "cache": cache,
+                    "method": method,
+                    "twin": twin,
+                    "faster_one": pair[0][0],
+                    "ratio": float(np.median(pair[1][1]) / np.median(pair[0][1])),
+                    "ci_low": judged["ci_low"],
+                    "ci_high": judged["ci_high"],
+                    "told_apart": judged["verdict"] == FASTER,
+                    "reason": judged["reason"],
+                }
+            )
+    return pd.DataFrame(rows, columns=AA_COLUMNS).sort_values(AA_COLUMNS[:6], ignore_index=True)
 
 
 def summarise(timings: pd.DataFrame) -> pd.DataFrame:
@@ -88,7 +217,43 @@ def _winner_row(
         "unit": unit,
         "margin": pd.NA if second is None else second[column] / first[column],
         "beyond_spread": beyond,
+        "ci_low": pd.NA,
+        "ci_high": pd.NA,
+        "verdict": pd.NA,
+        "reason": "",
     }
+
+
+def _judge(
+    row: dict[str, object],
+    seconds: Mapping[tuple, np.ndarray],
+    rules: VerdictRules,
+    aa: pd.DataFrame,
+) -> dict[str, object]:
+    """``row`` (a fastest row) with its interval and verdict, checked against the A/A pairs of its case."""
+    if pd.isna(row["runner_up"]):
+        return row | {"verdict": UNCLEAR, "reason": "no runner-up"}
+    case = (row["cutoff"], row["operation"], row["cache"])
+    pairs = aa[
+        (aa["source"] == row["source"])
+        & (aa["cutoff"] == row["cutoff"])
+        & (aa["operation"] == row["operation"])
+        & (aa["cache"] == row["cache"])
+    ]
+    aa_ratio = float(pairs["ratio"].max()) if len(pairs) else 1.0
+    fast, slow = ((name, seconds[(row["source"], name, *case)]) for name in (row["winner"], row["runner_up"]))
+    judged = verdict(fast, slow, rules, aa_ratio)
+    told_apart = pairs[pairs["told_apart"]]
+    if len(told_apart):
+        failed = ", ".join(
+            f"{twin} from {method}"
+            for method, twin in zip(told_apart["method"], told_apart["twin"], strict=True)
+        )
+        judged |= {
+            "verdict": UNCLEAR,
+            "reason": "; ".join(filter(None, [judged["reason"], f"the A/A check told {failed} apart"])),
+        }
+    return row | judged
 
 
 def _at_largest_cutoff(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -97,18 +262,35 @@ def _at_largest_cutoff(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return largest.sort_values([column, "method"], kind="stable")
 
 
-def winners(summary: pd.DataFrame, disk_usage: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per source, operation and cache, at the largest cutoff: the fastest method and its margin.
+def winners(
+    timings: pd.DataFrame,
+    summary: pd.DataFrame,
+    disk_usage: pd.DataFrame | None = None,
+    rules: VerdictRules = DEFAULT_RULES,
+    twins: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Per source, operation and cache, at the largest cutoff: the fastest method, its margin, its verdict.
 
     ``margin`` is runner-up / winner (median seconds); ``beyond_spread`` says whether the winner's third
-    quartile is below the runner-up's first, i.e. the margin exceeds the spread (NA with one repeat, where
-    there is no spread to compare). With ``disk_usage``, also the methods smallest on disk (allocated
-    bytes) and with the fewest files, per source at its largest cutoff; methods that could not hold the
-    data (no sizes) are left out.
+    quartile is below the runner-up's first (NA with one repeat); ``ci_low`` and ``ci_high`` bound the
+    margin (bootstrap over the repeats of ``timings``), and ``verdict`` is ``faster`` only when ``verdict``
+    allows it and the case's A/A pairs were not told apart, else ``not distinguishable`` with the
+    ``reason``. A/A twins (keys of ``twins``) are not ranked: they are copies. With ``disk_usage``, also
+    the methods smallest on disk (allocated bytes) and with the fewest files, per source at its largest
+    cutoff; methods that could not hold the data (no sizes) are left out.
     """
+    twins = dict(twins or {})
+    seconds = samples(timings)
+    aa = aa_check(timings, twins, rules)
+    ranked = summary[~summary["method"].isin(list(twins))]
     rows = [
-        _winner_row("fastest", key, _at_largest_cutoff(group, "median_s"), "median_s", "s", spread=True)
-        for key, group in summary.groupby(["source", "operation", "cache"], sort=True)
+        _judge(
+            _winner_row("fastest", key, _at_largest_cutoff(group, "median_s"), "median_s", "s", spread=True),
+            seconds,
+            rules,
+            aa,
+        )
+        for key, group in ranked.groupby(["source", "operation", "cache"], sort=True)
     ]
     if disk_usage is not None:
         measured = disk_usage.dropna(subset=["allocated_bytes", "files"])
@@ -122,7 +304,7 @@ def winners(summary: pd.DataFrame, disk_usage: pd.DataFrame | None = None) -> pd
                     _winner_row(criterion, (source, pd.NA, pd.NA), ranked, column, unit, spread=False)
                 )
     table = pd.DataFrame(rows, columns=WINNER_COLUMNS)
-    numbers = ["winner_value", "runner_up_value", "margin"]
+    numbers = ["winner_value", "runner_up_value", "margin", "ci_low", "ci_high"]
     table[numbers] = table[numbers].astype("Float64")
     table["beyond_spread"] = table["beyond_spread"].astype("boolean")
     return table

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -102,7 +102,8 @@ def lossy_methods(methods: pd.DataFrame) -> list[str]:
     return sorted(methods.index[methods["lossy"].astype(bool)])
 
 
-def winners_table(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> list[str]:
+def winners_rows(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> tuple[list[str], list[list[str]]]:
+    """What to pick, as header and rows of text: a fastest row not judged ``faster`` says ``tie``."""
     header = [
         "criterion",
         "operation",
@@ -112,7 +113,8 @@ def winners_table(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> list[str]
         "runner-up",
         "value",
         "margin",
-        "beyond spread",
+        "95% interval",
+        "verdict",
     ]
     rows = []
     for _, row in winners.iterrows():
@@ -130,21 +132,49 @@ def winners_table(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> list[str]
                 return ""
             return f"{method} (lossy)" if method in lossy else str(method)
 
-        beyond = row["beyond_spread"]
+        judged = pd.notna(row["verdict"])
+        won = not judged or row["verdict"] == stats.FASTER
         rows.append(
             [
                 row["criterion"],
                 "" if pd.isna(row["operation"]) else row["operation"],
                 "" if pd.isna(row["cache"]) else row["cache"],
-                name(row["winner"]),
+                name(row["winner"]) if won else f"tie: {name(row['winner'])}",
                 value(row["winner_value"]),
                 name(row["runner_up"]),
                 value(row["runner_up_value"]),
                 "" if pd.isna(row["margin"]) else f"{row['margin']:.2f}x",
-                "n/a" if pd.isna(beyond) else ("yes" if beyond else "no"),
+                f"{row['ci_low']:.2f}-{row['ci_high']:.2f}x" if pd.notna(row["ci_low"]) else "",
+                "n/a" if not judged else f"{row['verdict']}{': ' if row['reason'] else ''}{row['reason']}",
             ]
         )
-    return _table(header, rows)
+    return header, rows
+
+
+def winners_table(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> list[str]:
+    """What to pick, as a Markdown table."""
+    return _table(*winners_rows(winners, lossy))
+
+
+def aa_lines(aa: pd.DataFrame) -> list[str]:
+    """The A/A section: per twin pair, how many cases were told apart, and which."""
+    if aa.empty:
+        return ["No A/A twins configured (config key `aa_twins`)."]
+    lines = []
+    for (method, twin), pair in aa.groupby(["method", "twin"], sort=True):
+        apart = pair[pair["told_apart"]]
+        lines.append(
+            f"- `{method}` and its twin `{twin}` (same code): told apart in {len(apart)} of {len(pair)} "
+            f"cases; largest median ratio {pair['ratio'].max():.2f}x"
+            + ("." if apart.empty else ": " + ", ".join(_case(row) for _, row in apart.iterrows()) + ".")
+        )
+    return lines
+
+
+def _case(row: pd.Series) -> str:
+    return f"{row['operation']} {row['cache']} at {row['cutoff']:,} ({row['ratio']:.2f}x)".replace(
+        " none", ""
+    )
 
 
 def machine_lines(environment: dict) -> list[str]:
@@ -217,6 +247,8 @@ def markdown(
     disk_usage: pd.DataFrame,
     environment: dict,
     methods: pd.DataFrame,
+    aa: pd.DataFrame,
+    rules: stats.VerdictRules,
     dataset: dict | None = None,
 ) -> str:
     cutoff = int(summary["cutoff"].max())
@@ -228,10 +260,20 @@ def markdown(
         "",
         "## What to pick",
         "",
-        f"At {cutoff:,} images. Margin: the runner-up's median over the winner's. Beyond spread: the "
-        "winner's third quartile is below the runner-up's first.",
+        f"At {cutoff:,} images. Margin: the runner-up's median over the winner's, with its "
+        f"{rules.confidence:.0%} bootstrap interval over the repeats. Faster: at least {rules.min_repeats} "
+        f"repeats each, neither spreading beyond {rules.max_cv:.0%} (std / mean), the interval above "
+        f"{rules.min_ratio:g}x and above what A/A twins of the same case differed by; otherwise a tie, "
+        "with the reason.",
         "",
         *winners_table(winners, lossy),
+        "",
+        "## A/A check",
+        "",
+        "Twins run the same code under two names in jobs of their own; every case of every cutoff is judged "
+        "by the rules above. Twins told apart mean the rules trust noise: that case's verdict is a tie.",
+        "",
+        *aa_lines(aa),
         "",
         "## Every method",
         "",
@@ -272,17 +314,30 @@ def write(
     summary_out: Path,
     winners_out: Path,
     markdown_out: Path,
+    aa_out: Path,
+    rules: stats.VerdictRules = stats.DEFAULT_RULES,
+    twins: Mapping[str, str] | None = None,
     dataset: Path | None = None,
 ) -> None:
-    """Summarise the gathered timings: statistics, winners and the Markdown page."""
+    """Summarise the gathered timings: statistics, winners with verdicts, the A/A check, the Markdown page.
+
+    ``summary.csv`` gains ``loops`` (calls per timed sample) and ``warning`` (pyperf's: spread above
+    ``rules.max_cv``).
+    """
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
     summary = stats.summarise(frame)
-    peaks = frame.groupby(stats.KEYS)["peak_anon_bytes"].max()
-    summary = summary.join(peaks, on=stats.KEYS)
+    extra = frame.groupby(stats.KEYS)[["peak_anon_bytes", "loops"]].max()
+    summary = summary.join(extra, on=stats.KEYS)
+    summary["warning"] = (
+        summary["cv"].gt(rules.max_cv).map({True: f"spread above {rules.max_cv:.0%}", False: ""})
+    )
     usage = pd.read_csv(disk_usage, keep_default_na=False, na_values=[""])
-    picked = stats.winners(summary, usage)
+    picked = stats.winners(frame, summary, usage, rules, twins)
+    aa = stats.aa_check(frame, twins or {}, rules)
     summary.to_csv(summary_out, index=False)
     picked.to_csv(winners_out, index=False)
+    aa.to_csv(aa_out, index=False)
     record = json.loads(Path(environment).read_text())
     data = json.loads(Path(dataset).read_text()) if dataset else None
-    Path(markdown_out).write_text(markdown(summary, picked, usage, record, read_methods(methods), data))
+    page = markdown(summary, picked, usage, record, read_methods(methods), aa, rules, data)
+    Path(markdown_out).write_text(page)
