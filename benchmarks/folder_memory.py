@@ -52,6 +52,7 @@ def main() -> None:
         "cutoffs": [arguments.images // 4, arguments.images],
         "methods": METHODS,
         "repeats": 1,
+        "timing": {"max_repeats": 1},
         "random_reads": 16,
         "caches": ["warm"],
         "paper": False,
