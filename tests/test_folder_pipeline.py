@@ -50,7 +50,9 @@ def test_every_method_has_verified_rows_or_says_why_it_cannot_hold_the_images(fo
             if method in FIXED_SHAPE:
                 assert "shape" in note and rows.empty, (method, note)
             else:
-                assert note == "" and len(rows) == 8 * CONFIG["repeats"], (method, cutoff, note)
+                counts = rows.groupby(["operation", "cache"]).size()
+                assert note == "" and len(counts) == 8, (method, cutoff, note)
+                assert (counts >= CONFIG["repeats"]).all(), "noisy cases may get more samples, never fewer"
     assert {"store_many", "read_many", "read_random"} <= set(timings["operation"])
 
 
