@@ -26,7 +26,7 @@ from imagestores.measure import integrity, timing
 from imagestores.measure.machine import environment_record
 from imagestores.measure.memory import peak_in_fresh_process
 from imagestores.stores import MethodSpec, UnsupportedInput, resolve
-from imagestores.stores.base import MARKER, Images, image_sizes
+from imagestores.stores.base import PACKAGE_FILES, Images, image_sizes
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +75,19 @@ def write_table(
 def disk_usage(store: Path) -> dict[str, int]:
     """Allocated bytes (``du -sk``), apparent bytes (``du -sb --apparent-size``) and files of a store.
 
-    The completion marker (``stores.base.MARKER``) is this package's, not the format's: left out.
+    The completion marker and shapes (``stores.base.PACKAGE_FILES``) are this package's, not the format's:
+    left out.
     """
     return {
         "allocated_bytes": du_bytes(store, "-k") * 1024,
         "apparent_bytes": du_bytes(store, "-b", "--apparent-size"),
-        "files": sum(len([name for name in files if name != MARKER]) for _, _, files in os.walk(store)),
+        "files": sum(len(set(files) - set(PACKAGE_FILES)) for _, _, files in os.walk(store)),
     }
 
 
 def du_bytes(path: Path, *options: str) -> int:
     """Bytes that GNU ``du`` reports for ``path`` with ``options``."""
-    command = ["du", "-s", f"--exclude={MARKER}", *options, str(path)]
+    command = ["du", "-s", *(f"--exclude={name}" for name in PACKAGE_FILES), *options, str(path)]
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     return int(result.stdout.split()[0])
 
