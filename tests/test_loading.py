@@ -76,7 +76,7 @@ def test_a_marker_that_names_no_store_class_is_refused_with_the_fix(tmp_path):
     get("npy").store(tmp_path / "s").write(images, labels)
     marker = tmp_path / "s" / MARKER
     marker.write_text(json.dumps({"count": 3, "store": "NpyArray"}))
-    with pytest.raises(DamagedStore, match="older imagestores.*write it again"):
+    with pytest.raises(DamagedStore, match=r"older imagestores.*write it again"):
         imagestores.open_store(tmp_path / "s")
     marker.write_text(json.dumps({"count": 3, "target": "os:system", "options": {}}))
     with pytest.raises(DamagedStore, match="not an imagestores store"):
@@ -108,7 +108,12 @@ def test_every_store_feeds_a_dataloader_each_image_once_in_the_seeded_order(name
     dataset[0]  # a reader open in the parent must not leak into the forked workers
     order = epoch_order(len(dataset), seed=11)
     loader = data.DataLoader(
-        dataset, batch_size=8, sampler=order.tolist(), num_workers=workers, collate_fn=collate_arrays
+        dataset,
+        batch_size=8,
+        sampler=order.tolist(),
+        num_workers=workers,
+        collate_fn=collate_arrays,
+        multiprocessing_context=dataset.worker_context if workers else None,
     )
     got, got_labels = zip(*loader, strict=True)
     np.testing.assert_array_equal(np.concatenate(got), images[order])
@@ -126,3 +131,13 @@ def test_torch_default_collate_makes_tensors_of_a_batch(tmp_path):
     assert batch.shape == (4, 32, 32, 3) and batch.dtype == torch.uint8
     np.testing.assert_array_equal(batch.numpy(), images[:4])
     np.testing.assert_array_equal(batch_labels.numpy(), labels[:4])
+
+
+def test_only_lance_needs_workers_started_from_a_fork_server(tmp_path):
+    """Lance's runtime does not survive a fork: its forked DataLoader workers died with SIGSEGV."""
+    images, labels = cifar_like(3)
+    contexts = {}
+    for name in ALL:
+        get(name).store(tmp_path / name).write(images, labels)
+        contexts[name] = imagestores.open_store(tmp_path / name).worker_context
+    assert contexts == {name: "forkserver" if name == "lance" else None for name in ALL}

@@ -71,6 +71,12 @@ class StoreDataset:
     def __len__(self) -> int:
         return self.count
 
+    @property
+    def worker_context(self) -> str | None:
+        """The multiprocessing start method DataLoader workers need for this store: None (fork, the
+        default) unless its format does not survive a fork (Lance), then ``forkserver``."""
+        return None if self.store.fork_safe else "forkserver"
+
     def reader(self) -> Reader:
         """This process's open reader: opened on first use, and again in each forked worker.
 

@@ -37,6 +37,7 @@ rule measure:
                 "drop_caches",
                 "stores",
                 "integrity",
+                "loader",
             )
         },
     script:

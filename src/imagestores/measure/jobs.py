@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from imagestores.data.prepared import load_prepared
-from imagestores.measure import integrity, timing
+from imagestores.measure import epoch, integrity, timing
 from imagestores.measure.machine import environment_record
 from imagestores.measure.memory import peak_in_fresh_process
 from imagestores.stores import MethodSpec, UnsupportedInput, resolve
@@ -138,7 +138,8 @@ def measure_job(
     store goes to ``settings["stores"]["root"]`` (environment variables expanded on the node that runs
     the job) and is removed afterwards unless ``settings["stores"]["keep"]``. A leftover of a killed run
     is removed first, never trusted. ``settings`` holds the config's ``repeats``, ``random_reads``,
-    ``caches``, ``drop_caches`` and ``integrity`` (trials of the untimed damage test, ``integrity_job``).
+    ``caches``, ``drop_caches``, ``loader`` (the ``epoch`` operation, ``measure.epoch``) and ``integrity``
+    (trials of the untimed damage test, ``integrity_job``).
     """
     spec, method = method, resolve(method)
     data = load_prepared(data_dir, cutoff)
@@ -173,6 +174,7 @@ def measure_job(
         settings["caches"],
         settings["drop_caches"],
     )
+    rows += epoch.measure(method, store, images, labels, settings)
     usage |= disk_usage(store)
     log.info("measuring peak memory of every operation of %s, each in a fresh interpreter", method.name)
     timing.fresh(scratch).mkdir(parents=True)
@@ -231,6 +233,7 @@ def environment_job(results_dir: Path, config: dict, out: Path) -> None:
     """The machine record: hardware, file system of the results, software versions, commit, config hash."""
     packages = ["imagestores", *(re.split(r"[=<>!~ ;\[]", spec)[0] for spec in requires("imagestores") or [])]
     record = environment_record(Path(results_dir), config, packages)
+    record["skipped"] = {"epoch": reason} if (reason := epoch.unavailable()) else {}
     Path(out).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 

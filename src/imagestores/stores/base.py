@@ -165,6 +165,10 @@ class Store(ABC):
             encoding=codec_.label if isinstance(codec_, Codec) else "",
         )
 
+    fork_safe: ClassVar[bool] = True
+    """False when a reader cannot work in a process forked from one that used the format's library:
+    DataLoader workers then start from a fork server (``imagestores.loading``)."""
+
     keeps_metadata: ClassVar[bool] = False
     """True when the store keeps a metadata table in columns of its own (the table stores)."""
 
