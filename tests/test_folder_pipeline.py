@@ -14,7 +14,7 @@ from pipeline import snakemake_command, versioned_config
 
 from imagestores.data.example_folder import make_example_folder
 from imagestores.stores import METHODS, name_of
-from imagestores.stores.base import MARKER
+from imagestores.stores.base import PACKAGE_FILES
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +82,6 @@ def test_the_data_is_described_and_nothing_is_dropped_silently(folder_run):
 def test_the_original_variant_is_a_copy_of_the_files(folder_run):
     files = pd.read_csv(folder_run / "data" / "images.csv")
     store = folder_run / "stores" / "disk_original" / "8"
-    kept = {"labels.csv", "metadata.parquet", MARKER}
+    kept = {"labels.csv", "metadata.parquet", *PACKAGE_FILES}
     originals = sorted(path.stat().st_size for path in store.iterdir() if path.name not in kept)
     assert originals == sorted(files["file_bytes"])
