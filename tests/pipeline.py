@@ -8,12 +8,23 @@ from typing import Any
 
 import yaml
 
+from imagestores.measure import epoch
+
 REPO = Path(__file__).resolve().parents[1]
 TEST_CONFIGS = REPO / ".test" / "config"
 
 CASES = [("store_many", "none"), ("store_one", "none")]
 CASES += [(read, cache) for read in ("read_many", "read_one", "read_random") for cache in ("warm", "cold")]
-"""Every (operation, cache) a store is timed in with the default caches."""
+"""Every (operation, cache) a store is timed in with the default caches, the epoch aside."""
+EPOCH_CASES = [
+    (operation, cache)
+    for workers in (0, 2)
+    for operation in (f"epoch_w{workers}", f"first_batch_w{workers}")
+    for cache in ("warm", "cold")
+]
+"""The epoch's (operation, cache) cases with the default workers; timed only with the loaders extra."""
+TIMED_CASES = CASES + ([] if epoch.unavailable() else EPOCH_CASES)
+"""Every (operation, cache) a store is timed in here."""
 
 
 def versioned_config(name: str = "config", **changes: Any) -> dict[str, Any]:

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from pipeline import snakemake_command, versioned_config
+from pipeline import TIMED_CASES, snakemake_command, versioned_config
 
 from imagestores.data.example_folder import make_example_folder
 from imagestores.stores import METHODS, name_of
-from imagestores.stores.base import MARKER
+from imagestores.stores.base import PACKAGE_FILES
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def test_every_method_has_verified_rows_or_says_why_it_cannot_hold_the_images(fo
                 assert "shape" in note and rows.empty, (method, note)
             else:
                 counts = rows.groupby(["operation", "cache"]).size()
-                assert note == "" and len(counts) == 8, (method, cutoff, note)
+                assert note == "" and len(counts) == len(TIMED_CASES), (method, cutoff, note)
                 assert (counts >= CONFIG["repeats"]).all(), "noisy cases may get more samples, never fewer"
     assert {"store_many", "read_many", "read_random"} <= set(timings["operation"])
 
@@ -84,6 +84,6 @@ def test_the_data_is_described_and_nothing_is_dropped_silently(folder_run):
 def test_the_original_variant_is_a_copy_of_the_files(folder_run):
     files = pd.read_csv(folder_run / "data" / "images.csv")
     store = folder_run / "stores" / "disk_original" / "8"
-    kept = {"labels.csv", "metadata.parquet", MARKER}
+    kept = {"labels.csv", "metadata.parquet", *PACKAGE_FILES}
     originals = sorted(path.stat().st_size for path in store.iterdir() if path.name not in kept)
     assert originals == sorted(files["file_bytes"])

@@ -44,6 +44,10 @@ def test_ci_installs_and_tests_exactly_as_the_readme_says():
     assert setup.endswith("snakemake --cores 4")
     assert install.replace("pip install", "pip install --quiet") in ci
     assert tests in ci.splitlines()
+    # The loaders extra, for the epoch operation and the DataLoader tests: installed by CI as the README says.
+    loaders = '.venv/bin/pip install --editable ".[loaders]"'
+    assert loaders in readme
+    assert loaders.replace("pip install", "pip install --quiet") in ci.splitlines()
     # SLURM, for tests/test_slurm.py: installed by CI as the README says.
     assert "bash tests/slurm/cluster.sh install" in readme
     assert "bash tests/slurm/cluster.sh install" in ci.splitlines()

@@ -38,6 +38,7 @@ rule measure:
                 "drop_caches",
                 "stores",
                 "integrity",
+                "loader",
             )
         },
     script:

@@ -1,16 +1,21 @@
-"""Write, read and measure one store (see imagestores.measure.jobs.measure_job)."""
+"""Write, read and measure one store (see imagestores.measure.jobs.measure_job).
+
+Guarded as multiprocessing asks: DataLoader workers started from a fork server (the epoch of a store that
+does not survive a fork) import this main module again, and must not run the job a second time.
+"""
 
 from pathlib import Path
 
 from imagestores import logs
 from imagestores.measure import jobs
 
-logs.to_file(snakemake.log[0])
-jobs.measure_job(
-    method=snakemake.params.method,
-    data_dir=Path(snakemake.input[0]).parent,
-    cutoff=int(snakemake.wildcards.cutoff),
-    settings=snakemake.params.settings,
-    timings_out=Path(snakemake.output.timings),
-    disk_usage_out=Path(snakemake.output.disk_usage),
-)
+if __name__ == "__main__":
+    logs.to_file(snakemake.log[0])
+    jobs.measure_job(
+        method=snakemake.params.method,
+        data_dir=Path(snakemake.input[0]).parent,
+        cutoff=int(snakemake.wildcards.cutoff),
+        settings=snakemake.params.settings,
+        timings_out=Path(snakemake.output.timings),
+        disk_usage_out=Path(snakemake.output.disk_usage),
+    )

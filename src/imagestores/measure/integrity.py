@@ -27,7 +27,7 @@ import numpy as np
 from imagestores.data.prepared import load_prepared
 from imagestores.measure.timing import READ_BATCH, allocate
 from imagestores.stores import MethodSpec, resolve
-from imagestores.stores.base import MARKER, Images, byte_batches
+from imagestores.stores.base import PACKAGE_FILES, Images, byte_batches
 
 OUTCOMES = ("detected", "wrong", "crashed", "unaffected")
 """``detected``: reading raised an exception; ``wrong``: it returned other images or labels than the
@@ -83,12 +83,12 @@ class Trial:
 
 
 def store_files(store: Path) -> list[tuple[str, int]]:
-    """Every file of the store but its completion marker, with its size, in a fixed order."""
+    """Every file of the store but this package's own (``PACKAGE_FILES``), with its size, in a fixed order."""
     found = []
     for directory, _, files in sorted(os.walk(store)):
         for name in sorted(files):
             path = Path(directory) / name
-            if name != MARKER or path.parent != store:
+            if name not in PACKAGE_FILES or path.parent != store:
                 found.append((str(path.relative_to(store)), path.stat().st_size))
     return found
 

@@ -22,11 +22,11 @@ from typing import Any
 import pandas as pd
 
 from imagestores.data.prepared import load_prepared
-from imagestores.measure import integrity, timing
+from imagestores.measure import epoch, integrity, timing
 from imagestores.measure.machine import environment_record
 from imagestores.measure.memory import peak_in_fresh_process
 from imagestores.stores import MethodSpec, UnsupportedInput, resolve
-from imagestores.stores.base import MARKER, Images, image_sizes
+from imagestores.stores.base import PACKAGE_FILES, Images, image_sizes
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +75,19 @@ def write_table(
 def disk_usage(store: Path) -> dict[str, int]:
     """Allocated bytes (``du -sk``), apparent bytes (``du -sb --apparent-size``) and files of a store.
 
-    The completion marker (``stores.base.MARKER``) is this package's, not the format's: left out.
+    The completion marker and shapes (``stores.base.PACKAGE_FILES``) are this package's, not the format's:
+    left out.
     """
     return {
         "allocated_bytes": du_bytes(store, "-k") * 1024,
         "apparent_bytes": du_bytes(store, "-b", "--apparent-size"),
-        "files": sum(len([name for name in files if name != MARKER]) for _, _, files in os.walk(store)),
+        "files": sum(len(set(files) - set(PACKAGE_FILES)) for _, _, files in os.walk(store)),
     }
 
 
 def du_bytes(path: Path, *options: str) -> int:
     """Bytes that GNU ``du`` reports for ``path`` with ``options``."""
-    command = ["du", "-s", f"--exclude={MARKER}", *options, str(path)]
+    command = ["du", "-s", *(f"--exclude={name}" for name in PACKAGE_FILES), *options, str(path)]
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     return int(result.stdout.split()[0])
 
@@ -137,8 +138,8 @@ def measure_job(
     store goes to ``settings["stores"]["root"]`` (environment variables expanded on the node that runs
     the job) and is removed afterwards unless ``settings["stores"]["keep"]``. A leftover of a killed run
     is removed first, never trusted. ``settings`` holds the config's ``repeats``, ``random_reads``,
-    ``caches``, ``drop_caches``, ``timing`` (see timing.Repeats) and ``integrity`` (trials of the untimed
-    damage test, ``integrity_job``).
+    ``caches``, ``drop_caches``, ``timing`` (see timing.Repeats), ``loader`` (the ``epoch`` operation,
+    ``measure.epoch``) and ``integrity`` (trials of the untimed damage test, ``integrity_job``).
     """
     spec, method = method, resolve(method)
     data = load_prepared(data_dir, cutoff)
@@ -172,6 +173,7 @@ def measure_job(
         settings["caches"],
         settings["drop_caches"],
     )
+    rows += epoch.measure(method, store, images, labels, settings)
     usage |= disk_usage(store)
     log.info("measuring peak memory of every operation of %s, each in a fresh interpreter", method.name)
     timing.fresh(scratch).mkdir(parents=True)
@@ -230,6 +232,7 @@ def environment_job(results_dir: Path, config: dict, out: Path) -> None:
     """The machine record: hardware, file system of the results, software versions, commit, config hash."""
     packages = ["imagestores", *(re.split(r"[=<>!~ ;\[]", spec)[0] for spec in requires("imagestores") or [])]
     record = environment_record(Path(results_dir), config, packages)
+    record["skipped"] = {"epoch": reason} if (reason := epoch.unavailable()) else {}
     Path(out).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 

@@ -44,6 +44,9 @@ from imagestores.stores.errors import DamagedStore, IncompleteStore, Unsupported
 
 __all__ = [
     "MARKER",
+    "PACKAGE_FILES",
+    "SHAPES",
+    "SHAPE_DTYPE",
     "DamagedStore",
     "EncodedStore",
     "Images",
@@ -57,6 +60,7 @@ __all__ = [
     "check_ids",
     "check_labels",
     "put_block",
+    "read_manifest",
     "runs",
 ]
 
@@ -72,6 +76,19 @@ WRITE_BATCH = 4096
 MARKER = "imagestores-complete.json"
 """Written last into every store: the image count, as JSON. A directory without it is an unfinished write.
 Not part of the format: disk usage leaves it out (``measure.jobs.disk_usage``)."""
+
+MARKER_BYTES = 4096
+"""The completion marker is read with one ``os.read`` of this many bytes; it must fit."""
+
+SHAPES = "imagestores-shapes.npy"
+"""Beside the marker of a store of images of differing shapes: each image's shape and dtype (``SHAPE_DTYPE``),
+so a reader of the store can allocate its output without the source. Not part of the format either."""
+
+PACKAGE_FILES = (MARKER, SHAPES)
+"""This package's own files in a store, which disk usage and damage tests leave out."""
+
+SHAPE_DTYPE = np.dtype([("ndim", "u1"), ("shape", "<u4", (3,)), ("dtype", "S3")])
+"""One image's layout: its shape is ``shape[:ndim]``, its NumPy dtype string ``dtype``."""
 
 WRITING_SUFFIX = ".writing"
 """A store is written at ``.{name}.writing`` beside its final path and renamed when complete."""
@@ -113,6 +130,15 @@ class Store(ABC):
     lossy: bool = False
     """True when read-back only approximates what was written (checked against a tolerance)."""
 
+    method_name: str = ""
+    """The configured method's name when built through the registry (``Method.store``), for the manifest."""
+
+    def __new__(cls, path: Path | str | None = None, /, **options: Any) -> Self:
+        """Keep the options the store was built with, so its manifest can rebuild it (``open_store``)."""
+        store = super().__new__(cls)
+        store.built_with = dict(options)
+        return store
+
     def __init__(self, path: Path | str | None = None, **options: Any) -> None:
         self._path = None if path is None else Path(path)
         if options:
@@ -138,6 +164,10 @@ class Store(ABC):
             dtypes=cls.dtypes,
             encoding=codec_.label if isinstance(codec_, Codec) else "",
         )
+
+    fork_safe: ClassVar[bool] = True
+    """False when a reader cannot work in a process forked from one that used the format's library:
+    DataLoader workers then start from a fork server (``imagestores.loading``)."""
 
     keeps_metadata: ClassVar[bool] = False
     """True when the store keeps a metadata table in columns of its own (the table stores)."""
@@ -198,13 +228,41 @@ class Store(ABC):
             metadata = metadata_of(images)
             if metadata is not None and not self.keeps_metadata:
                 pq.write_table(metadata, partial / METADATA)
-            (partial / MARKER).write_text(json.dumps({"count": len(images), "store": type(self).__name__}))
+            self.write_manifest(images)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
         finally:
             self._path = final
         partial.rename(final)
+
+    def write_manifest(self, images: Images) -> None:
+        """Write the completion marker: the image count and everything ``open_store`` needs to read it back.
+
+        That is the store class and its options, the configured method's name, and the images' shape and
+        dtype when they share one; images of differing shapes have theirs in ``SHAPES`` beside it.
+        """
+        cls = type(self)
+        manifest: dict[str, Any] = {
+            "count": len(images),
+            "store": cls.__name__,
+            "target": f"{cls.__module__}:{cls.__qualname__}",
+            "options": self.built_with,
+            "method": self.method_name or None,
+        }
+        layout = shapes_of(images)
+        if (layout == layout[0]).all():
+            shape, dtype = layout_of(layout[0])
+            manifest |= {"shape": list(shape), "dtype": dtype.str}
+        else:
+            np.save(self.path / SHAPES, layout)
+        text = json.dumps(manifest)
+        if len(text) > MARKER_BYTES:
+            raise UnsupportedInput(
+                f"the options of this {cls.__name__} make a completion marker of {len(text)} bytes, more "
+                f"than {MARKER_BYTES}: give shorter options"
+            )
+        (self.path / MARKER).write_text(text)
 
     @property
     def writing_path(self) -> Path:
@@ -342,6 +400,14 @@ def written_count(path: Path) -> int:
     Read with one ``os.read``: a few microseconds, as every open (and every timed ``read_one``) pays it.
     """
     try:
+        return int(read_manifest(path)["count"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise DamagedStore(f"{path / MARKER}: the completion marker is unreadable ({error})") from error
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The completion marker of the store at ``path`` (see ``Store.write_manifest``), or why there is none."""
+    try:
         fd = os.open(path / MARKER, os.O_RDONLY)
     except FileNotFoundError:
         if not path.is_dir():
@@ -351,13 +417,33 @@ def written_count(path: Path) -> int:
             "or it was not written by imagestores; delete it and write it again"
         ) from None
     try:
-        data = os.read(fd, 4096)
+        data = os.read(fd, MARKER_BYTES)
     finally:
         os.close(fd)
     try:
-        return int(json.loads(data)["count"])
-    except (ValueError, KeyError, TypeError) as error:
+        manifest = json.loads(data)
+    except ValueError as error:
         raise DamagedStore(f"{path / MARKER}: the completion marker is unreadable ({error})") from error
+    if not isinstance(manifest, dict):
+        raise DamagedStore(f"{path / MARKER}: the completion marker is not a JSON object")
+    return manifest
+
+
+def shapes_of(images: Images) -> np.ndarray:
+    """Every image's layout (``SHAPE_DTYPE``); one row for all of an (N, H, W, C) array, which share it."""
+    if isinstance(images, np.ndarray):
+        return _layout([images[0]])
+    return _layout(images)
+
+
+def _layout(images: Iterable[np.ndarray]) -> np.ndarray:
+    rows = [(image.ndim, (*image.shape, 0, 0)[:3], image.dtype.str) for image in images]
+    return np.array(rows, dtype=SHAPE_DTYPE)
+
+
+def layout_of(row: np.void) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype one ``SHAPE_DTYPE`` row describes."""
+    return tuple(int(length) for length in row["shape"][: row["ndim"]]), np.dtype(row["dtype"].decode())
 
 
 def _each_image(images: Images) -> Iterator[np.ndarray]:

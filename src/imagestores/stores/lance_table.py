@@ -21,6 +21,7 @@ class LanceTable(EncodedStore):
     """
 
     keeps_metadata = True
+    fork_safe = False  # lance's runtime threads do not survive a fork: workers segfault (lance warns so)
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
         table_schema = tables.schema(images, labels, self.codec)

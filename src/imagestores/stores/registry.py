@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from imagestores.stores.base import Store, Traits
+from imagestores.stores.base import MARKER, DamagedStore, Store, Traits, read_manifest
 
 MethodSpec = str | Mapping[str, Any]
 """How the config names a method: a registered name, or ``{name, method, options}`` for a variant."""
@@ -49,7 +49,9 @@ class Method:
         return getattr(importlib.import_module(module), cls)
 
     def store(self, path: Path | str) -> Store:
-        return self.store_class()(path, **self.options)
+        store = self.store_class()(path, **self.options)
+        store.method_name = self.name
+        return store
 
     @cached_property
     def traits(self) -> Traits:
@@ -212,6 +214,30 @@ def resolve(spec: MethodSpec) -> Method:
     base = get(spec["method"])
     options = {**base.options, **spec.get("options", {})}
     return replace(base, name=spec["name"], options=options, base=base.name)
+
+
+def stored(path: Path | str) -> Store:
+    """The Store at ``path``, rebuilt from its manifest (class and options): no config needed to read it.
+
+    Only this package's store classes are rebuilt, so a marker cannot make this import other code.
+    """
+    path = Path(path)
+    manifest = read_manifest(path)
+    target = manifest.get("target")
+    if not isinstance(target, str):
+        raise DamagedStore(
+            f"{path / MARKER} names no store class: the store was written by an older imagestores, before "
+            "stores recorded how to read them; write it again"
+        )
+    module, _, name = target.partition(":")
+    if not module.startswith(f"{__package__}."):
+        raise DamagedStore(f"{path / MARKER} names {target!r}, which is not an imagestores store")
+    cls = getattr(importlib.import_module(module), name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Store)):
+        raise DamagedStore(f"{path / MARKER} names {target!r}, which is not an imagestores store")
+    store = cls(path, **manifest.get("options", {}))
+    store.method_name = manifest.get("method") or ""
+    return store
 
 
 def name_of(spec: MethodSpec) -> str:

@@ -1,0 +1,70 @@
+"""The epoch operation: rows per worker count and cache, verified reads, a clean skip without torch."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from test_stores import cifar_like
+
+from imagestores.measure import epoch
+from imagestores.measure.timing import ReadMismatch
+from imagestores.stores import get
+
+SETTINGS = {"loader": {"batch_size": 8, "workers": [0, 2]}, "repeats": 2, "caches": ["warm", "cold"]}
+
+
+def written(tmp_path, name="lmdb_raw", count=30):
+    images, labels = cifar_like(count)
+    get(name).store(tmp_path / name).write(images, labels)
+    return get(name), tmp_path / name, images, labels
+
+
+def test_every_worker_count_and_cache_state_gets_an_epoch_and_a_first_batch_row(tmp_path):
+    pytest.importorskip("torch")
+    method, store, images, labels = written(tmp_path)
+    rows = epoch.measure(method, store, images, labels, SETTINGS | {"drop_caches": False})
+    cases = {(row.operation, row.cache) for row in rows}
+    assert cases == {
+        (operation, state)
+        for workers in (0, 2)
+        for operation in (f"epoch_w{workers}", f"first_batch_w{workers}")
+        for state in ("warm", "cold")
+    }
+    assert len(rows) == 2 * 2 * 2 * 2
+    for row in rows:
+        first = row.operation.startswith("first_batch")
+        assert row.images == (8 if first else 30)
+        assert row.bytes == row.images * images[0].nbytes
+        assert row.seconds > 0
+        assert (row.eviction != "") == (row.cache == "cold")
+
+
+def test_an_epoch_that_reads_other_images_fails(tmp_path):
+    pytest.importorskip("torch")
+    method, store, images, labels = written(tmp_path, "npy")
+    other = images.copy()
+    other[17, 0, 0, 0] ^= 1
+    with pytest.raises(ReadMismatch, match="image 17 read back differs"):
+        epoch.time_epochs(method, store, other, labels, 1, 8, [0], ["warm"], floor_bandwidth=np.inf)
+
+
+def test_timed_epochs_check_their_labels_against_the_order():
+    method = get("npy")
+    labels = np.arange(10)
+    order = np.array([3, 1, 2, 0, 9, 8, 7, 6, 5, 4])
+    epoch.check_labels(method, [labels[order[:4]], labels[order[4:8]], labels[order[8:]]], labels, order, 4)
+    with pytest.raises(ReadMismatch, match="other labels"):
+        epoch.check_labels(method, [labels[order[:4]], labels[order[4:8]]], labels, order, 4)
+    with pytest.raises(ReadMismatch, match="other labels"):
+        epoch.check_labels(method, [labels[:4], labels[4:8], labels[8:]], labels, order, 4)
+
+
+def test_without_torch_the_epoch_is_skipped_with_the_reason_and_the_fix(tmp_path, monkeypatch, caplog):
+    method, store, images, labels = written(tmp_path)
+    monkeypatch.setattr(epoch.importlib.util, "find_spec", lambda name: None)
+    assert "torch is not installed" in epoch.unavailable() and ".[loaders]" in epoch.unavailable()
+    with caplog.at_level(logging.WARNING):
+        assert epoch.measure(method, store, images, labels, SETTINGS | {"drop_caches": False}) == []
+    assert "epoch operation of lmdb_raw skipped: torch is not installed" in caplog.text
