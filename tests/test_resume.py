@@ -17,7 +17,7 @@ import time
 import pandas as pd
 import pytest
 import yaml
-from pipeline import CASES, snakemake_command, tiny_config
+from pipeline import TIMED_CASES, snakemake_command, tiny_config
 
 pytestmark = pytest.mark.slow
 
@@ -117,14 +117,16 @@ def test_a_run_killed_during_a_timing_job_resumes_and_completes(tmp_path):
 
     timings = pd.read_csv(results / "timings.csv", keep_default_na=False)
     counts = timings.groupby(["method", "cutoff", "operation", "cache"]).size()
-    expected = {(m, c, op, cache) for m in TINY["methods"] for c in TINY["cutoffs"] for op, cache in CASES}
+    expected = {
+        (m, c, op, cache) for m in TINY["methods"] for c in TINY["cutoffs"] for op, cache in TIMED_CASES
+    }
     assert set(counts.index) == expected
     assert counts.between(TINY["repeats"], 10).all(), "noisy cases get more repeats, up to 10"
     assert not timings.duplicated(["method", "cutoff", "operation", "cache", "repeat"]).any()
     method, cutoff = killed[0].parent.name, int(killed[0].stem)
     rerun_rows = pd.read_csv(truncated)
     per_case = rerun_rows.groupby(["operation", "cache"]).size()
-    assert len(per_case) == len(CASES) and per_case.between(TINY["repeats"], 10).all()
+    assert len(per_case) == len(TIMED_CASES) and per_case.between(TINY["repeats"], 10).all()
     assert set(rerun_rows["method"]) == {method}
     # Every read was compared with the source by the job itself (a mismatch fails it); the store is whole.
     usage = pd.read_csv(results / "disk_usage.csv").set_index(["method", "cutoff"])
