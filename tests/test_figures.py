@@ -25,6 +25,8 @@ from imagestores.report import (
 )
 from imagestores.stores import METHODS
 
+pytestmark = pytest.mark.slow  # every figure drawn several times: about 40 s
+
 SPECS = [
     *METHODS,
     {"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg", "quality": 90}},
