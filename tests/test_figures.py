@@ -171,4 +171,4 @@ def test_the_overview_marks_lossy_methods_and_groups_families(tables, monkeypatc
     families = [row.split(":")[0] for row in rows]
     assert families == sorted(families, key=families.index), "each family's rows are together"
     cells = [text.get_text() for text in figure.axes[0].texts]
-    assert len(cells) == len(rows) * len(figures.OVERVIEW_CASES)
+    assert len(cells) == len(rows) * len(figures.CASES)

@@ -22,7 +22,7 @@ import seaborn as sns
 from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
 
-from imagestores.report.summary import read_methods
+from imagestores.report.summary import CASES, byte_size, read_methods
 from imagestores.stores import FAMILIES, METHODS, STUDY_METHODS, get
 
 TITLES = {
@@ -309,19 +309,6 @@ def plot_disk_usage(disk_usage: Path, methods: Path, outputs: Sequence[Path]) ->
     _panels(panels, "MiB", "MiB", title, outputs, Style(read_methods(methods)))
 
 
-OVERVIEW_CASES = [
-    ("store_many", "none"),
-    ("read_many", "warm"),
-    ("read_many", "cold"),
-    ("read_random", "warm"),
-    ("read_random", "cold"),
-    ("store_one", "none"),
-    ("read_one", "warm"),
-    ("read_one", "cold"),
-]
-"""The overview's columns: every operation, reads from a warm and a cold page cache."""
-
-
 def _duration(seconds: float) -> str:
     """A median as a person reads it: 3 significant digits in s, ms or µs."""
     unit, scale = next(((u, x) for u, x in (("s", 1.0), ("ms", 1e-3)) if seconds >= x), ("µs", 1e-6))
@@ -339,7 +326,7 @@ def plot_overview(timings: Path, methods: Path, outputs: Sequence[Path]) -> None
     medians = (
         largest.groupby(["method", "operation", "cache"])["seconds"].median().unstack(["operation", "cache"])
     )
-    cases = [case for case in OVERVIEW_CASES if case in medians.columns]
+    cases = [case for case in CASES if case in medians.columns]
     described = read_methods(methods)
     style = Style(described)
     order = style.ordered(medians.index)
@@ -391,7 +378,7 @@ def plot_dataset(dataset: Path, outputs: Sequence[Path]) -> None:
         positions = np.log2(bins) + (number - (len(counts) - 1) / 2) * width
         sizes.bar(positions, [histogram[str(low)] for low in bins], width=width, label=label)
     ticks = sorted({int(low) for histogram in counts.values() for low in histogram})
-    sizes.set_xticks(np.log2(ticks), [_bytes_label(low) for low in ticks], rotation=45, ha="right")
+    sizes.set_xticks(np.log2(ticks), [byte_size(low, "g") for low in ticks], rotation=45, ha="right")
     sizes.set(xlabel="size (from ... to twice that)", ylabel="distinct images", title="Sizes")
     sizes.legend(fontsize="small")
     labels, values, colours = [], [], []
@@ -404,10 +391,3 @@ def plot_dataset(dataset: Path, outputs: Sequence[Path]) -> None:
     figure.suptitle(f"The data: {record['base_size']:,} distinct images, source {record['source']}")
     figure.tight_layout()
     _save(figure, outputs)
-
-
-def _bytes_label(value: int) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if value >= size:
-            return f"{value / size:g} {unit}"
-    return f"{value} B"
