@@ -98,6 +98,8 @@ def test_summary_winners_and_machine_record(tiny_run):
     assert set(winners["criterion"]) == {"fastest", "smallest on disk", "fewest files"}
     record = json.loads((tiny_run / "results" / "environment.json").read_text())
     assert record["packages"]["h5py"] and record["filesystem"]["type"] and record["memory_bytes"] > 0
+    touch = record["memory_first_touch"]
+    assert touch["first_touch_seconds_per_gib"] > 0 and touch["touched_again_seconds_per_gib"] > 0
     page = (tiny_run / "results" / "summary.md").read_text()
     assert "## What to pick" in page and record["cpu_model"] in page
     assert "| parquet_jpeg (lossy) |" in page, "a lossy config variant is marked in the method table"

@@ -3,7 +3,9 @@
 - ``jobs``: the Snakemake jobs (measure one store, time the study's way, record the machine);
 - ``timing``: the timed operations, warm-ups, repeats and verification of every read;
 - ``floor``: the physical floor no read can beat; ``cache``: cold reads, evicted and checked;
-- ``memory``: peak memory in a fresh interpreter; ``machine``: the record of machine and software.
+- ``memory``: peak memory in a fresh process forked from a clean one;
+- ``first_touch``: what fresh memory costs on this machine, paid before each timed call;
+- ``machine``: the record of machine and software.
 
 May import ``stores`` and ``data``'s prepared files; nothing from ``report``.
 """

@@ -32,6 +32,7 @@ import numpy as np
 
 from imagestores.loading import collate_arrays, epoch_order, open_store
 from imagestores.measure import cache
+from imagestores.measure.first_touch import back_for
 from imagestores.measure.floor import check_physical, physical_floor_bandwidth
 from imagestores.measure.timing import SEED, Measurement, ReadMismatch, describe, image_bytes, verify
 from imagestores.stores import Method
@@ -150,7 +151,8 @@ def time_epochs(
 
     Each worker count has one verified, untimed warm-up epoch (which also brings the store into the page
     cache), then ``repeats`` timed epochs per cache state; a cold one first evicts every file of the store
-    and checks the eviction, as the other reads do. Every epoch uses the same seeded order.
+    and checks the eviction, as the other reads do, and backs the memory it may allocate (``first_touch``).
+    Every epoch uses the same seeded order.
     """
     floor = physical_floor_bandwidth() if floor_bandwidth is None else floor_bandwidth
     files = cache.store_files(store_path)
@@ -165,6 +167,7 @@ def time_epochs(
             for repeat in range(repeats):
                 eviction = describe(cache.evict_and_verify(files, drop_caches)) if state == "cold" else ""
                 got: list[np.ndarray] = []
+                back_for(moved)
                 first, seconds = run_epoch(store_path, order, batch_size, count, partial(keep_labels, got))
                 check_labels(method, got, labels, order, batch_size)
                 check_physical(seconds, moved, floor)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from imagestores.data.prepared import load_prepared
 from imagestores.measure import epoch, integrity, timing
+from imagestores.measure.first_touch import first_touch_cost
 from imagestores.measure.machine import environment_record
 from imagestores.measure.memory import peak_in_fresh_process
 from imagestores.stores import MethodSpec, UnsupportedInput, resolve
@@ -175,12 +176,13 @@ def measure_job(
     )
     rows += epoch.measure(method, store, images, labels, settings)
     usage |= disk_usage(store)
-    log.info("measuring peak memory of every operation of %s, each in a fresh interpreter", method.name)
+    log.info("measuring peak memory of every operation of %s, each in a fresh process", method.name)
     timing.fresh(scratch).mkdir(parents=True)
     writes = timing.write_cases(cutoff)
     peaks = {
         operation: peak_in_fresh_process(
             f"{__name__}:operation_run",
+            preload=[__name__, method.target.partition(":")[0]],
             method=spec,
             data_dir=str(data_dir),
             cutoff=cutoff,
@@ -196,6 +198,7 @@ def measure_job(
         shutil.rmtree(store)
     write_table(rows, method.name, cutoff, source, timings_out, peaks)
     pd.DataFrame([usage], columns=DISK_COLUMNS).to_csv(disk_usage_out, index=False)
+    log.info("measured %s with %d images", method.name, cutoff)  # ends the last phase (run_budget.py)
 
 
 def integrity_job(
@@ -221,7 +224,7 @@ def integrity_job(
 def operation_run(
     method: MethodSpec, data_dir: str, cutoff: int, operation: str, store: str, random_reads: int
 ) -> Callable[[], object]:
-    """Set up one operation of measure_job on the prepared data, for a fresh interpreter to measure."""
+    """Set up one operation of measure_job on the prepared data, for a fresh process to measure."""
     data = load_prepared(Path(data_dir), cutoff)
     return timing.operation_run(
         resolve(method), operation, data.images, data.labels, Path(store), random_reads
@@ -233,6 +236,7 @@ def environment_job(results_dir: Path, config: dict, out: Path) -> None:
     packages = ["imagestores", *(re.split(r"[=<>!~ ;\[]", spec)[0] for spec in requires("imagestores") or [])]
     record = environment_record(Path(results_dir), config, packages)
     record["skipped"] = {"epoch": reason} if (reason := epoch.unavailable()) else {}
+    record["memory_first_touch"] = first_touch_cost()
     Path(out).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
