@@ -44,8 +44,9 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -260,7 +261,7 @@ def sqlite_read(path: Path, ids: np.ndarray, out: np.ndarray, labels_out: np.nda
     connection.close()
 
 
-def _fixed_table(images: np.ndarray, labels: np.ndarray):  # noqa: ANN202 - a pyarrow Table
+def _fixed_table(images: np.ndarray, labels: np.ndarray) -> "pa.Table":  # noqa: F821 - imported inside
     import pyarrow as pa
 
     width = images[0].nbytes
@@ -270,7 +271,7 @@ def _fixed_table(images: np.ndarray, labels: np.ndarray):  # noqa: ANN202 - a py
     return pa.table({"image": column, "label": pa.array(labels)})
 
 
-def _fill_from(table, order: np.ndarray | None, out: np.ndarray, labels_out: np.ndarray) -> None:  # noqa: ANN001
+def _fill_from(table, order: np.ndarray | None, out: np.ndarray, labels_out: np.ndarray) -> None:
     """Copy a table's image and label columns into the output (rows in ``order`` when given)."""
     flat = out.reshape(len(out), -1)
     labels = table.column("label").to_numpy()
@@ -348,13 +349,18 @@ def chunks_write(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
     np.save(path / "labels.npy", labels)
 
 
-def _chunk_runs(ids: np.ndarray, per_chunk: int):  # noqa: ANN202 - yields (position, chunk, offset, length)
+def _chunk_runs(ids: np.ndarray, per_chunk: int) -> Iterator[tuple[int, int, int, int]]:
+    """(position in ids, chunk, first record in it, records) of each run of ids within one chunk."""
     chunk = ids // per_chunk
     breaks = np.flatnonzero((np.diff(ids) != 1) | (np.diff(chunk) != 0)) + 1
     starts = np.concatenate(([0], breaks))
     lengths = np.diff(np.concatenate((starts, [len(ids)])))
     yield from zip(
-        starts.tolist(), chunk[starts].tolist(), (ids[starts] % per_chunk).tolist(), lengths.tolist()
+        starts.tolist(),
+        chunk[starts].tolist(),
+        (ids[starts] % per_chunk).tolist(),
+        lengths.tolist(),
+        strict=True,
     )
 
 
@@ -631,7 +637,7 @@ def compare(
             for side, (_, read) in sides.items():
                 out.fill(0)
                 labels_out.fill(0)
-                seconds = timed(backing, lambda read=read, side=side: read(kept[side], ids, out, labels_out))
+                seconds = timed(backing, partial(read, kept[side], ids, out, labels_out))
                 if not (np.array_equal(out, images[ids]) and np.array_equal(labels_out, labels[ids])):
                     raise AssertionError(f"{name}, {side}: {operation} read back something else")
                 if repeat:
@@ -675,7 +681,8 @@ def main() -> None:
     directory = arguments.directory or Path(tempfile.mkdtemp(prefix="careful-"))
     print(
         f"{len(images):,} synthetic 32x32x3 images, {arguments.repeats} repeats, "
-        f"{datetime.date.today()}, {platform.node()} ({os.cpu_count()} cores), Python {platform.python_version()}",
+        f"{datetime.date.today()}, {platform.node()} ({os.cpu_count()} cores), "
+        f"Python {platform.python_version()}",
         file=sys.stderr,
     )
     rows = []

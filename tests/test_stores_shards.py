@@ -164,7 +164,7 @@ def test_webdataset_runs_across_shards(encoding, tmp_path):
 
 
 def test_webdataset_raw_member_with_another_npy_header_still_reads(tmp_path):
-    """A member np.save did not write (a Fortran-ordered array) is read by np.load, not mistaken for pixels."""
+    """A member with another header (a Fortran-ordered array) is read by np.load, not taken for pixels."""
     image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
     store = variant("webdataset", encoding="raw").store(None)
     data = io.BytesIO()
