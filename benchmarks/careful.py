@@ -50,6 +50,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from imagestores.data.synthetic import synthetic_images
 from imagestores.measure.timing import allocate, random_indices
@@ -261,7 +262,7 @@ def sqlite_read(path: Path, ids: np.ndarray, out: np.ndarray, labels_out: np.nda
     connection.close()
 
 
-def _fixed_table(images: np.ndarray, labels: np.ndarray) -> "pa.Table":  # noqa: F821 - imported inside
+def _fixed_table(images: np.ndarray, labels: np.ndarray) -> pa.Table:
     import pyarrow as pa
 
     width = images[0].nbytes
