@@ -154,14 +154,34 @@ def test_webdataset_index_matches_tarfiles_member_list(tmp_path):
             assert (row[f"{field}_offset"], row[f"{field}_size"]) == (member.offset_data, member.size)
 
 
-@pytest.mark.parametrize("span", [wds_store.READ_SPAN, 1, 5000])
-def test_webdataset_runs_across_shards_and_read_spans(span, tmp_path, monkeypatch):
-    monkeypatch.setattr(wds_store, "READ_SPAN", span)
+@pytest.mark.parametrize("encoding", ["png", "raw"])
+def test_webdataset_runs_across_shards(encoding, tmp_path):
     images, labels = cifar_like(23, seed=10)
-    store = variant("webdataset", shard_samples=10).store(tmp_path / "s")
+    store = variant("webdataset", shard_samples=10, encoding=encoding).store(tmp_path / "s")
     store.write(images, labels)
     for indices in ([9, 10], range(5, 22), [22], [0], [19, 3, 4, 5, 12, 12], range(23)):
         assert_reads(store, images, labels, indices)
+
+
+def test_webdataset_raw_member_with_another_npy_header_still_reads(tmp_path):
+    """A member with another header (a Fortran-ordered array) is read by np.load, not taken for pixels."""
+    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    store = variant("webdataset", encoding="raw").store(None)
+    data = io.BytesIO()
+    np.save(data, np.asfortranarray(image))
+    out = np.zeros_like(image)
+    store.decode_into(memoryview(data.getvalue()), out)
+    np.testing.assert_array_equal(out, image)
+
+
+def test_webdataset_truncated_shard_is_an_error(tmp_path):
+    images, labels = cifar_like(12, seed=10)
+    store = variant("webdataset", shard_samples=10).store(tmp_path / "s")
+    store.write(images, labels)
+    shard = tmp_path / "s" / (wds_store.SHARD % 0)
+    shard.write_bytes(shard.read_bytes()[:9000])
+    with store.open() as reader, pytest.raises(OSError, match="truncated"):
+        reader.read_into(np.arange(10), np.zeros_like(images[:10]), np.zeros(10, labels.dtype))
 
 
 def test_webdataset_smaller_than_a_shard_and_single_image(tmp_path):

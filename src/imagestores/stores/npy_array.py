@@ -6,6 +6,7 @@ offset, and any NumPy opens it with ``np.load(path, mmap_mode="r")``.
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import BinaryIO
@@ -25,14 +26,21 @@ class NpyArray(Store):
     fixed_shape = True
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
+        """The header ``np.save`` writes, then each batch's bytes with one write call, as ``np.save`` does.
+
+        Writing through ``open_memmap`` instead took ten times as long at 100,000 images: a page fault per
+        page of the map, and its ``flush`` forces the whole file to disk, which no other store waits for.
+        """
         first = images[0]
-        array = np.lib.format.open_memmap(
-            self.path / IMAGES, mode="w+", dtype=first.dtype, shape=(len(images), *first.shape)
-        )
-        for part in byte_batches(images):
-            array[part] = images[part]
-        array.flush()
-        del array  # unmaps the file
+        header = {
+            "descr": np.lib.format.dtype_to_descr(first.dtype),
+            "fortran_order": False,
+            "shape": (len(images), *first.shape),
+        }
+        with open(self.path / IMAGES, "wb") as file:
+            file.write(_header_bytes(header))
+            for part in byte_batches(images):
+                file.write(memoryview(np.ascontiguousarray(images[part], dtype=first.dtype)).cast("B"))
         np.save(self.path / LABELS, labels)
 
     def _open(self) -> Reader:
@@ -68,6 +76,17 @@ class _NpyReader(Reader):
 
     def close(self) -> None:
         self.file.close()
+
+
+def _header_bytes(header: dict) -> bytes:
+    """The ``.npy`` header for ``header``: format 1.0, or 2.0 when too long for it, as ``np.save`` chooses."""
+    buffer = io.BytesIO()
+    try:
+        np.lib.format.write_array_header_1_0(buffer, header)
+    except ValueError:
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_2_0(buffer, header)
+    return buffer.getvalue()
 
 
 def _header(file: BinaryIO) -> tuple[tuple[int, ...], np.dtype, int]:
