@@ -10,13 +10,13 @@ located once and copied out of memory maps; chunk files read with ``preadv`` or 
 Every read, both sides, opens the store, reads and closes it inside the clock, into output allocated and
 touched before it; every result is checked against the source outside the clock.
 
-How the clock is kept fair on a virtual machine that hands freed memory back to its host (first touch of
-such memory costs seconds per GiB): the process holds a block of touched memory as large as what a call
-may need (``Backing``) and lets it go just before each timed call, so the call's page cache and buffers
-come from memory that is already backed; it takes the block back after the call and after deleting what a
-write wrote. The two implementations' repeats alternate (ABAB...), after one untimed warm-up each, so
-drift hits both. Times are ``time.perf_counter_ns`` medians; the spread printed is the range of the
-repeats and of the paired ratios (repeat i of the project over repeat i of the careful version).
+How the clock is kept fair on a virtual machine that hands freed memory back to its host (first touch of such
+memory costs seconds per GiB): just before each timed call the process touches and frees as much memory as the
+call may need (``imagestores.measure.first_touch.back``, as the pipeline does), so the call's page cache and
+buffers come from memory that is already backed. The two implementations' repeats alternate (ABAB...), after
+one untimed warm-up each, so drift hits both. Times are ``time.perf_counter_ns`` medians; the spread printed
+is the range of the repeats and of the paired ratios (repeat i of the project over repeat i of the careful
+version).
 
 Stores of encoded bytes are compared with ``encoding: raw`` (the PNG codec is the same code on both sides
 and would hide the format); ``disk`` (one PNG per file) is left out by default for its length (add
@@ -53,34 +53,12 @@ import numpy as np
 import pyarrow as pa
 
 from imagestores.data.synthetic import synthetic_images
+from imagestores.measure.first_touch import back
 from imagestores.measure.timing import allocate, random_indices
 from imagestores.stores.registry import METHODS, resolve
 
-PAGE = mmap.PAGESIZE
 RAW = {"encoding": "raw"}
 """Options of the stores of encoded bytes in this comparison."""
-
-
-class Backing:
-    """Touched anonymous memory held between timed calls and let go just before each.
-
-    Memory freed by this process goes back to the kernel, which on this kind of VM hands it to the host
-    after a second or two; touching it again then costs about 2-5 s per GiB. Freed just before the timed
-    call, the block's pages are still backed, and the call's allocations (buffers, page cache) reuse them.
-    """
-
-    def __init__(self, nbytes: int) -> None:
-        self.nbytes = nbytes
-        self.block: np.ndarray | None = None
-        self.hold()
-
-    def hold(self) -> None:
-        block = np.empty(self.nbytes, dtype=np.uint8)
-        block[::PAGE] = 1
-        self.block = block
-
-    def release(self) -> None:
-        self.block = None
 
 
 # --- the careful implementations: write(path, images, labels); read(path, ids, out, labels_out) ---
@@ -581,18 +559,17 @@ Sample = tuple[float, float]
 """Wall-clock and CPU seconds (this process's, all threads) of one call."""
 
 
-def timed(backing: Backing, call: Callable[[], None], after: Callable[[], None] = lambda: None) -> Sample:
-    """Wall and CPU seconds of ``call``, the backed block let go just before it; ``after`` runs before it
-    is taken back. CPU time says what the call itself costs when other work on the machine stretches the
+def timed(backing: int, call: Callable[[], None], after: Callable[[], None] = lambda: None) -> Sample:
+    """Wall and CPU seconds of ``call``, with ``backing`` bytes backed just before it; ``after`` runs
+    after the clock. CPU time says what the call itself costs when other work on the machine stretches the
     wall-clock time."""
-    backing.release()
+    back(backing)
     cpu = time.process_time_ns()
     start = time.perf_counter_ns()
     call()
     elapsed = time.perf_counter_ns() - start
     cpu = time.process_time_ns() - cpu
     after()
-    backing.hold()
     return elapsed / 1e9, cpu / 1e9
 
 
@@ -603,7 +580,7 @@ def compare(
     directory: Path,
     repeats: int,
     random_reads: int,
-    backing: Backing,
+    backing: int,
 ) -> dict[str, tuple[list[Sample], list[Sample]]]:
     """Interleaved samples (project, careful) of each operation of method ``name``."""
     careful = CAREFUL[name]
@@ -678,7 +655,7 @@ def main() -> None:
     if arguments.images < 2 or arguments.repeats < 1:
         parser.error("give at least 2 images and 1 repeat")
     images, labels = synthetic_images(0, arguments.images, seed=0)
-    backing = Backing(2 * images.nbytes + 64 * 2**20)
+    backing = 2 * images.nbytes + 64 * 2**20
     directory = arguments.directory or Path(tempfile.mkdtemp(prefix="careful-"))
     print(
         f"{len(images):,} synthetic 32x32x3 images, {arguments.repeats} repeats, "
