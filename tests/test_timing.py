@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 
 import numpy as np
 import pandas as pd
@@ -118,7 +119,12 @@ def test_every_row_carries_the_peak_memory_of_its_operation_measured_apart(tmp_p
     images, labels = images_and_labels(count)
     data = prepared(tmp_path, images, labels)
     timings = tmp_path / "timings.csv"
-    jobs.measure_job("lmdb", data, count, settings(tmp_path), timings, tmp_path / "usage.csv")
+    # In a new interpreter, as Snakemake runs the job: its memory processes are forked from a clean one.
+    arguments = ("lmdb", data, count, settings(tmp_path), timings, tmp_path / "usage.csv")
+    job = multiprocessing.get_context("spawn").Process(target=jobs.measure_job, args=arguments)
+    job.start()
+    job.join()
+    assert job.exitcode == 0
     peaks = pd.read_csv(timings).groupby("operation")["peak_anon_bytes"].max()
     assert set(peaks.dropna().index) == set(bench.OPERATIONS)
     epochs = {"epoch_w0", "first_batch_w0"} if not epoch.unavailable() else set()

@@ -25,7 +25,7 @@ from imagestores.data.prepared import load_prepared
 from imagestores.measure import epoch, integrity, timing
 from imagestores.measure.first_touch import first_touch_cost
 from imagestores.measure.machine import environment_record
-from imagestores.measure.memory import peak_in_fresh_process
+from imagestores.measure.memory import FreshProcesses
 from imagestores.stores import MethodSpec, UnsupportedInput, resolve
 from imagestores.stores.base import PACKAGE_FILES, Images, image_sizes
 
@@ -141,8 +141,27 @@ def measure_job(
     is removed first, never trusted. ``settings`` holds the config's ``repeats``, ``random_reads``,
     ``caches``, ``drop_caches``, ``timing`` (see timing.Repeats), ``loader`` (the ``epoch`` operation,
     ``measure.epoch``) and ``integrity`` (trials of the untimed damage test, ``integrity_job``).
+
+    The processes that measure peak memory are forked as the job starts, so it must be the first work of
+    a new interpreter, as a Snakemake script job is: forked from a process that had already worked, they
+    would reuse its freed memory unseen.
     """
-    spec, method = method, resolve(method)
+    resolve(method).store_class()  # imported before the fresh processes are forked: none imports it again
+    with FreshProcesses(len(timing.OPERATIONS)) as fresh:
+        measure_store(method, data_dir, cutoff, settings, timings_out, disk_usage_out, fresh)
+
+
+def measure_store(
+    spec: MethodSpec,
+    data_dir: Path,
+    cutoff: int,
+    settings: Mapping[str, Any],
+    timings_out: Path,
+    disk_usage_out: Path,
+    fresh: FreshProcesses,
+) -> None:
+    """measure_job's work, with processes forked before it to measure each operation's peak memory."""
+    method = resolve(spec)
     data = load_prepared(data_dir, cutoff)
     images, labels, source = data.images, data.labels, data.source
     root = store_root(settings["stores"]["root"]) / method.name
@@ -180,9 +199,8 @@ def measure_job(
     timing.fresh(scratch).mkdir(parents=True)
     writes = timing.write_cases(cutoff)
     peaks = {
-        operation: peak_in_fresh_process(
+        operation: fresh.peak(
             f"{__name__}:operation_run",
-            preload=[__name__, method.target.partition(":")[0]],
             method=spec,
             data_dir=str(data_dir),
             cutoff=cutoff,

@@ -7,18 +7,20 @@ can drop, and counting them would make every method look as if its memory grew w
 
 Each operation runs in a process of its own, as asv measures ``peakmem_*``: memory that earlier runs freed
 but the allocator kept (malloc arenas, a library's pool) would be reused without showing as growth, and
-the sampler never runs beside a timed repeat. The process is forked from multiprocessing's fork server, a
-clean interpreter that has done nothing but import the libraries (``preload``): as fresh as a new
-interpreter, without paying the imports of pandas, pyarrow or h5py once per operation.
+the sampler never runs beside a timed repeat. The processes are forked at the start of the job, when it
+has imported its libraries and done nothing else (``FreshProcesses``): as clean as a new interpreter,
+without paying the imports of pandas, pyarrow or h5py once per operation.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+import traceback
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Self
 
@@ -68,28 +70,74 @@ class MemoryRunFailed(RuntimeError):
     """The process measuring an operation's memory failed; the message carries its error."""
 
 
-def peak_in_fresh_process(factory: str, preload: Sequence[str] = (), **arguments: Any) -> int:
-    """Peak growth of anonymous memory, in bytes, of ``factory(**arguments)()`` in a fresh process.
+class FreshProcesses:
+    """Processes forked before any work is done, each waiting to measure the peak memory of one operation.
 
-    ``factory`` (``module:function``) does the set-up, which is not measured, and returns the work to
-    measure. The process is a child of the fork server, which imports ``preload`` (module names) once when
-    it starts; a server already running keeps what it imported, and the child imports the rest.
+    ``with FreshProcesses(count) as fresh: ... fresh.peak("module:factory", **arguments)``. Forked when the
+    job has imported its libraries and done nothing else, every process is as clean as a new interpreter
+    but costs no imports; they sleep until asked, so they never run beside a timed repeat.
     """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__, *preload])
-    with ProcessPoolExecutor(max_workers=1, mp_context=context, max_tasks_per_child=1) as pool:
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self._waiting: list[tuple[Connection, BaseProcess]] = []
+        for _ in range(count):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_measure_on_request, args=(theirs,), daemon=True)
+            process.start()
+            theirs.close()
+            self._waiting.append((ours, process))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for connection, process in self._waiting:
+            with contextlib.suppress(OSError):  # a process that died has nothing to be told
+                connection.send(None)
+            connection.close()
+            process.join()
+        self._waiting.clear()
+
+    def peak(self, factory: str, **arguments: Any) -> int:
+        """Peak growth of anonymous memory, in bytes, of ``factory(**arguments)()`` in the next process.
+
+        ``factory`` (``module:function``) does the set-up, which is not measured, and returns the work to
+        measure.
+        """
+        if not self._waiting:
+            raise RuntimeError("every fresh process has been used; create FreshProcesses with a larger count")
+        connection, process = self._waiting.pop(0)
+        connection.send((factory, arguments))
         try:
-            return pool.submit(measured_growth, factory, arguments).result()
-        except Exception as error:
-            raise MemoryRunFailed(
-                f"measuring the memory of {factory}({arguments}) failed: {type(error).__name__}: {error}"
-            ) from error
+            outcome, value = connection.recv()
+        except EOFError:
+            outcome, value = "error", f"the process died with exit code {process.exitcode}"
+        connection.close()
+        process.join()
+        if outcome == "error":
+            raise MemoryRunFailed(f"measuring the memory of {factory}({arguments}) failed: {value}")
+        return value
 
 
-def measured_growth(factory: str, arguments: dict[str, Any]) -> int:
-    """The child's side of peak_in_fresh_process: set up, measure the work, return the growth."""
-    module, _, name = factory.partition(":")
-    work = getattr(importlib.import_module(module), name)(**arguments)
-    with PeakMemory() as peak:
-        work()
-    return peak.growth_bytes
+def _measure_on_request(connection: Connection) -> None:
+    """A fresh process's side: wait for one request, set up, measure the work, send the growth back."""
+    request = connection.recv()
+    if request is None:
+        return
+    factory, arguments = request
+    try:
+        module, _, name = factory.partition(":")
+        work = getattr(importlib.import_module(module), name)(**arguments)
+        with PeakMemory() as peak:
+            work()
+    except Exception as error:
+        connection.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+    else:
+        connection.send(("ok", peak.growth_bytes))
+
+
+def peak_in_fresh_process(factory: str, **arguments: Any) -> int:
+    """``FreshProcesses.peak`` in a process forked for this one call."""
+    with FreshProcesses(1) as fresh:
+        return fresh.peak(factory, **arguments)
