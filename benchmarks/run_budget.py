@@ -140,9 +140,10 @@ def main() -> None:
             "--directory",
             str(directory),
         ]
-        command += ["--cores", str(arguments.cores)]
-        if arguments.configfile:
-            command += ["--configfile", str(arguments.configfile.resolve())]
+        # The Snakefile's config/config.yaml is found from the working directory, which here is elsewhere.
+        configs = [snakefile.parent / "config" / "config.yaml"]
+        configs += [arguments.configfile.resolve()] if arguments.configfile else []
+        command += ["--cores", str(arguments.cores), "--configfile", *map(str, configs)]
         start = time.perf_counter_ns()
         subprocess.run(command, check=True)
         wall = (time.perf_counter_ns() - start) / 1e9

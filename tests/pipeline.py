@@ -24,7 +24,16 @@ EPOCH_CASES = [
 ]
 """The epoch's (operation, cache) cases with the default workers; timed only with the loaders extra."""
 TIMED_CASES = CASES + ([] if epoch.unavailable() else EPOCH_CASES)
-"""Every (operation, cache) a store is timed in here."""
+"""Every (operation, cache) a store is timed in here, at a cutoff that times epochs."""
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def timed_cases(config: dict[str, Any], cutoff: int) -> list[tuple[str, str]]:
+    """The (operation, cache) cases of ``cutoff`` in a run of ``config``: epochs only at the cutoffs that
+    time them (``loader.min_images``, schema default unless the config sets it)."""
+    default = SCHEMA["properties"]["loader"]["properties"]["min_images"]["default"]
+    min_images = config.get("loader", {}).get("min_images", default)
+    return TIMED_CASES if cutoff in epoch.timed_cutoffs(config["cutoffs"], min_images) else CASES
 
 
 def versioned_config(name: str = "config", **changes: Any) -> dict[str, Any]:

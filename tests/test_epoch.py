@@ -68,3 +68,17 @@ def test_without_torch_the_epoch_is_skipped_with_the_reason_and_the_fix(tmp_path
     with caplog.at_level(logging.WARNING):
         assert epoch.measure(method, store, images, labels, SETTINGS | {"drop_caches": False}) == []
     assert "epoch operation of lmdb_raw skipped: torch is not installed" in caplog.text
+
+
+def test_epochs_are_timed_at_cutoffs_of_min_images_and_always_at_the_largest():
+    assert epoch.timed_cutoffs([10, 100, 1000, 10000], 1000) == [1000, 10000]
+    assert epoch.timed_cutoffs([10, 40], 1000) == [40]
+    assert epoch.timed_cutoffs([40, 10], 1) == [10, 40]
+
+
+def test_a_cutoff_that_times_no_epochs_gives_no_rows(tmp_path, caplog):
+    images, labels = np.zeros((4, 2, 2, 3), np.uint8), np.arange(4)
+    settings = {"loader": {"batch_size": 2, "workers": [0], "timed": False}, "repeats": 1}
+    caplog.set_level("INFO")
+    assert epoch.measure(get("npy"), tmp_path / "never-opened", images, labels, settings) == []
+    assert "fewer than loader.min_images" in caplog.text

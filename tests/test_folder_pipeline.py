@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from pipeline import TIMED_CASES, snakemake_command, versioned_config
+from pipeline import snakemake_command, timed_cases, versioned_config
 
 from imagestores.data.example_folder import make_example_folder
 from imagestores.stores import METHODS, name_of
@@ -51,7 +51,7 @@ def test_every_method_has_verified_rows_or_says_why_it_cannot_hold_the_images(fo
                 assert "shape" in note and rows.empty, (method, note)
             else:
                 counts = rows.groupby(["operation", "cache"]).size()
-                assert note == "" and len(counts) == len(TIMED_CASES), (method, cutoff, note)
+                assert note == "" and len(counts) == len(timed_cases(CONFIG, cutoff)), (method, cutoff, note)
                 assert (counts >= CONFIG["repeats"]).all(), "noisy cases may get more samples, never fewer"
     assert {"store_many", "read_many", "read_random"} <= set(timings["operation"])
 

@@ -17,7 +17,7 @@ import time
 import pandas as pd
 import pytest
 import yaml
-from pipeline import TIMED_CASES, snakemake_command, tiny_config
+from pipeline import snakemake_command, timed_cases, tiny_config
 
 pytestmark = pytest.mark.slow
 
@@ -118,7 +118,10 @@ def test_a_run_killed_during_a_timing_job_resumes_and_completes(tmp_path):
     timings = pd.read_csv(results / "timings.csv", keep_default_na=False)
     counts = timings.groupby(["method", "cutoff", "operation", "cache"]).size()
     expected = {
-        (m, c, op, cache) for m in TINY["methods"] for c in TINY["cutoffs"] for op, cache in TIMED_CASES
+        (m, c, op, cache)
+        for m in TINY["methods"]
+        for c in TINY["cutoffs"]
+        for op, cache in timed_cases(TINY, c)
     }
     assert set(counts.index) == expected
     assert counts.between(TINY["repeats"], 10).all(), "noisy cases get more repeats, up to 10"
@@ -126,7 +129,7 @@ def test_a_run_killed_during_a_timing_job_resumes_and_completes(tmp_path):
     method, cutoff = killed[0].parent.name, int(killed[0].stem)
     rerun_rows = pd.read_csv(truncated)
     per_case = rerun_rows.groupby(["operation", "cache"]).size()
-    assert len(per_case) == len(TIMED_CASES) and per_case.between(TINY["repeats"], 10).all()
+    assert len(per_case) == len(timed_cases(TINY, cutoff)) and per_case.between(TINY["repeats"], 10).all()
     assert set(rerun_rows["method"]) == {method}
     # Every read was compared with the source by the job itself (a mismatch fails it); the store is whole.
     usage = pd.read_csv(results / "disk_usage.csv").set_index(["method", "cutoff"])

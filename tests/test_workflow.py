@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 from PIL import Image
-from pipeline import CASES, REPO, TIMED_CASES, snakemake_command, versioned_config
+from pipeline import CASES, REPO, TIMED_CASES, snakemake_command, timed_cases, versioned_config
 
+from imagestores.measure import epoch
 from imagestores.report import FIGURES
 from imagestores.stores import METHODS, name_of
 
@@ -57,8 +58,12 @@ def test_fallback_to_synthetic_data_is_said_loudly(tiny_run):
 def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
     timings = pd.read_csv(tiny_run / "results" / "timings.csv", keep_default_na=False)
     counts = timings.groupby(["method", "cutoff", "operation", "cache"]).size()
-    expected = {(m, c, op, cache) for m in NAMES for c in TINY["cutoffs"] for op, cache in TIMED_CASES}
+    expected = {
+        (m, c, op, cache) for m in NAMES for c in TINY["cutoffs"] for op, cache in timed_cases(TINY, c)
+    }
     assert set(counts.index) == expected
+    epochs = {c for _, c, op, _ in expected if op.startswith("epoch")}
+    assert epochs == (set() if epoch.unavailable() else {max(TINY["cutoffs"])}), "below loader.min_images"
     # Noisy cases get more repeats, up to the bound (timing.max_repeats, 10 by default).
     assert counts.between(TINY["repeats"], 10).all()
     cold = timings[timings["cache"] == "cold"]
@@ -89,7 +94,7 @@ def test_paper_mode_times_the_study_methods_once_each(tiny_run):
 
 def test_summary_winners_and_machine_record(tiny_run):
     summary = pd.read_csv(tiny_run / "results" / "summary.csv")
-    assert len(summary) == len(NAMES) * len(TINY["cutoffs"]) * len(TIMED_CASES)
+    assert len(summary) == len(NAMES) * sum(len(timed_cases(TINY, c)) for c in TINY["cutoffs"])
     assert summary["repeats"].between(TINY["repeats"], 10).all() and (summary["loops"] >= 1).all()
     assert (summary["min_s"] <= summary["median_s"]).all() and (summary["median_s"] <= summary["max_s"]).all()
     winners = pd.read_csv(tiny_run / "results" / "winners.csv")

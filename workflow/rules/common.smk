@@ -6,6 +6,7 @@ from snakemake.logging import logger
 
 from imagestores.config import twins, validate, with_twins
 from imagestores.data.prepared import prepared_files
+from imagestores.measure.epoch import timed_cutoffs
 from imagestores.report import (
     DATA_FIGURES,
     DISK_FIGURES,
@@ -45,6 +46,27 @@ def report_data_source():
 def method_spec(wildcards):
     """The config entry of the job's method, passed to the job so a variant's options reach it."""
     return SPECS[wildcards.method]
+
+
+def measure_settings(wildcards):
+    """The config a measure job needs; ``loader.timed`` says whether this cutoff times epochs."""
+    settings = {
+        key: config[key]
+        for key in (
+            "repeats",
+            "timing",
+            "random_reads",
+            "caches",
+            "drop_caches",
+            "stores",
+            "integrity",
+        )
+    }
+    timed = int(wildcards.cutoff) in timed_cutoffs(
+        CUTOFFS, config["loader"]["min_images"]
+    )
+    settings["loader"] = config["loader"] | {"timed": timed}
+    return settings
 
 
 def per_store(pattern):

@@ -28,19 +28,7 @@ rule measure:
         bench_slot=1,
     params:
         method=method_spec,
-        settings={
-            key: config[key]
-            for key in (
-                "repeats",
-                "timing",
-                "random_reads",
-                "caches",
-                "drop_caches",
-                "stores",
-                "integrity",
-                "loader",
-            )
-        },
+        settings=measure_settings,
     script:
         "../scripts/measure.py"
 

@@ -188,16 +188,27 @@ def time_epochs(
     return results
 
 
+def timed_cutoffs(cutoffs: Sequence[int], min_images: int) -> list[int]:
+    """The cutoffs whose jobs time epochs: those of at least ``min_images`` images, and the largest."""
+    return sorted({cutoff for cutoff in cutoffs if cutoff >= min_images} | {max(cutoffs)})
+
+
 def measure(
     method: Method, store_path: Path, images: Images, labels: np.ndarray, settings: Mapping
 ) -> list[Measurement]:
     """The epoch rows of one measure job (``settings``: the config's ``loader``, ``repeats``, ``caches``,
-    ``drop_caches``); none, with the reason in the log, when torch is not installed."""
+    ``drop_caches``); none when ``loader["timed"]`` is false (a cutoff not in ``timed_cutoffs``), and none,
+    with the reason in the log, when torch is not installed."""
+    loader = settings["loader"]
+    if not loader.get("timed", True):
+        log.info(
+            "no epochs at %d images: fewer than loader.min_images and not the largest cutoff", len(images)
+        )
+        return []
     reason = unavailable()
     if reason:
         log.warning("epoch operation of %s skipped: %s", method.name, reason)
         return []
-    loader = settings["loader"]
     log.info(
         "timing epochs of %s in batches of %d with %s DataLoader workers",
         method.name,
