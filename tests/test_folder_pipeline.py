@@ -13,7 +13,7 @@ import yaml
 from pipeline import snakemake_command, timed_cases, versioned_config
 
 from imagestores.data.example_folder import make_example_folder
-from imagestores.stores import METHODS, name_of
+from imagestores.stores import METHODS, name_of, resolve
 from imagestores.stores.base import PACKAGE_FILES
 
 pytestmark = pytest.mark.slow
@@ -49,6 +49,8 @@ def test_every_method_has_verified_rows_or_says_why_it_cannot_hold_the_images(fo
             rows = timings[(timings["method"] == method) & (timings["cutoff"] == cutoff)]
             if method in FIXED_SHAPE:
                 assert "shape" in note and rows.empty, (method, note)
+            elif reason := resolve(next(s for s in CONFIG["methods"] if name_of(s) == method)).unavailable:
+                assert note.endswith(reason) and rows.empty, (method, note)
             else:
                 counts = rows.groupby(["operation", "cache"]).size()
                 assert note == "" and len(counts) == len(timed_cases(CONFIG, cutoff)), (method, cutoff, note)

@@ -48,6 +48,11 @@ def test_ci_installs_and_tests_exactly_as_the_readme_says():
     loaders = '.venv/bin/pip install --editable ".[loaders]"'
     assert loaders in readme
     assert loaders.replace("pip install", "pip install --quiet") in ci.splitlines()
+    # MosaicML Streaming, for the mds method, beside the extra without its numpy<2.2: as the README says.
+    mds = ".venv/bin/pip install --no-deps -r requirements/mds.txt"
+    assert mds in readme
+    assert mds.replace("pip install", "pip install --quiet") in ci.splitlines()
+    assert (REPO / "requirements" / "mds.txt").read_text().count("==") >= 2
     # SLURM, for tests/test_slurm.py: installed by CI as the README says.
     assert "bash tests/slurm/cluster.sh install" in readme
     assert "bash tests/slurm/cluster.sh install" in ci.splitlines()

@@ -17,7 +17,7 @@ from pipeline import CASES, REPO, TIMED_CASES, snakemake_command, timed_cases, v
 
 from imagestores.measure import epoch
 from imagestores.report import FIGURES
-from imagestores.stores import METHODS, name_of
+from imagestores.stores import METHODS, name_of, resolve
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +25,9 @@ CACHES = ("warm", "cold")
 OPERATIONS = {"store_many", "store_one", "read_many", "read_one", "read_random"}
 TINY = versioned_config()
 NAMES = [name_of(spec) for spec in TINY["methods"]]
+SKIPPED = {name_of(spec): reason for spec in TINY["methods"] if (reason := resolve(spec).unavailable)}
+"""Methods whose optional library is not installed here (conftest.py): skipped by the run, with the reason."""
+MEASURED = [name for name in NAMES if name not in SKIPPED]
 
 
 def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
@@ -59,7 +62,7 @@ def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
     timings = pd.read_csv(tiny_run / "results" / "timings.csv", keep_default_na=False)
     counts = timings.groupby(["method", "cutoff", "operation", "cache"]).size()
     expected = {
-        (m, c, op, cache) for m in NAMES for c in TINY["cutoffs"] for op, cache in timed_cases(TINY, c)
+        (m, c, op, cache) for m in MEASURED for c in TINY["cutoffs"] for op, cache in timed_cases(TINY, c)
     }
     assert set(counts.index) == expected
     epochs = {c for _, c, op, _ in expected if op.startswith("epoch")}
@@ -94,7 +97,7 @@ def test_paper_mode_times_the_study_methods_once_each(tiny_run):
 
 def test_summary_winners_and_machine_record(tiny_run):
     summary = pd.read_csv(tiny_run / "results" / "summary.csv")
-    assert len(summary) == len(NAMES) * sum(len(timed_cases(TINY, c)) for c in TINY["cutoffs"])
+    assert len(summary) == len(MEASURED) * sum(len(timed_cases(TINY, c)) for c in TINY["cutoffs"])
     assert summary["repeats"].between(TINY["repeats"], 10).all() and (summary["loops"] >= 1).all()
     assert (summary["min_s"] <= summary["median_s"]).all() and (summary["median_s"] <= summary["max_s"]).all()
     winners = pd.read_csv(tiny_run / "results" / "winners.csv")
@@ -119,9 +122,24 @@ def test_disk_usage_of_every_store(tiny_run):
     assert sorted(zip(usage["method"], usage["cutoff"], strict=True)) == sorted(
         (method, cutoff) for method in NAMES for cutoff in TINY["cutoffs"]
     )
-    assert (usage["allocated_bytes"] > 0).all() and (usage["apparent_bytes"] > 0).all()
+    measured = usage[usage["method"].isin(MEASURED)]
+    assert (measured["allocated_bytes"] > 0).all() and (measured["apparent_bytes"] > 0).all()
     disk = usage[usage["method"] == "disk"].set_index("cutoff")
     assert disk.loc[40, "files"] == 41, "one PNG per image plus the labels CSV"
+
+
+def test_a_method_without_its_library_is_skipped_with_the_reason_everywhere(tiny_run):
+    if not SKIPPED:
+        pytest.skip("every configured method's library is installed here")
+    usage = pd.read_csv(tiny_run / "results" / "disk_usage.csv").set_index("method")
+    timings = pd.read_csv(tiny_run / "results" / "timings.csv")
+    record = json.loads((tiny_run / "results" / "environment.json").read_text())
+    page = (tiny_run / "results" / "summary.md").read_text()
+    for name, reason in SKIPPED.items():
+        assert record["skipped"][name] == reason
+        assert usage.loc[[name], "note"].str.endswith(reason).all()
+        assert name not in set(timings["method"])
+        assert f"| {name} | skipped: " in page
 
 
 def test_stores_hold_the_prepared_images(tiny_run):

@@ -1,7 +1,8 @@
 """The jobs of the measure stage, one function each; ``workflow/scripts/`` only pass Snakemake's paths in.
 
 Stores that cannot hold the data are not crashed on: the job's timing table is then empty and its
-disk-usage row carries the reason as its note.
+disk-usage row carries the reason as its note. So are methods whose optional library is not installed
+(``MissingLibrary``), which ``environment.json`` also lists under ``skipped``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from imagestores.measure import epoch, integrity, timing
 from imagestores.measure.first_touch import first_touch_cost
 from imagestores.measure.machine import environment_record
 from imagestores.measure.memory import FreshProcesses
-from imagestores.stores import MethodSpec, UnsupportedInput, resolve
+from imagestores.stores import MethodSpec, MissingLibrary, UnsupportedInput, resolve
 from imagestores.stores.base import PACKAGE_FILES, Images, image_sizes
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def measure_job(
     a new interpreter, as a Snakemake script job is: forked from a process that had already worked, they
     would reuse its freed memory unseen.
     """
-    resolve(method).store_class()  # imported before the fresh processes are forked: none imports it again
+    resolve(method).store_class().unavailable()  # imports the store and its library before the forks
     with FreshProcesses(len(timing.OPERATIONS)) as fresh:
         measure_store(method, data_dir, cutoff, settings, timings_out, disk_usage_out, fresh)
 
@@ -170,7 +171,8 @@ def measure_store(
     try:
         method.store(store).check(images)
     except UnsupportedInput as reason:
-        log.warning("%s cannot hold this data, skipped: %s", method.name, reason)
+        why = "is not installed here" if isinstance(reason, MissingLibrary) else "cannot hold this data"
+        log.warning("%s %s, skipped: %s", method.name, why, reason)
         write_table([], method.name, cutoff, source, timings_out)
         pd.DataFrame([usage | {"note": str(reason)}], columns=DISK_COLUMNS).to_csv(
             disk_usage_out, index=False
@@ -249,11 +251,20 @@ def operation_run(
     )
 
 
+OUTSIDE_EXTRAS = ("mosaicml-streaming",)
+"""Libraries installed beside the extras (README, Training loops), whose versions are recorded too."""
+
+
 def environment_job(results_dir: Path, config: dict, out: Path) -> None:
-    """The machine record: hardware, file system of the results, software versions, commit, config hash."""
-    packages = ["imagestores", *(re.split(r"[=<>!~ ;\[]", spec)[0] for spec in requires("imagestores") or [])]
-    record = environment_record(Path(results_dir), config, packages)
-    record["skipped"] = {"epoch": reason} if (reason := epoch.unavailable()) else {}
+    """The machine record: hardware, file system of the results, software versions, commit, config hash,
+    and under ``skipped`` what could not be measured here and why (the epoch without torch, a method
+    without its library)."""
+    required = (re.split(r"[=<>!~ ;\[]", spec)[0] for spec in requires("imagestores") or [])
+    record = environment_record(Path(results_dir), config, ["imagestores", *required, *OUTSIDE_EXTRAS])
+    skipped = {"epoch": epoch.unavailable()} | {
+        method.name: method.unavailable for method in map(resolve, config["methods"])
+    }
+    record["skipped"] = {what: reason for what, reason in skipped.items() if reason}
     record["memory_first_touch"] = first_touch_cost()
     Path(out).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 

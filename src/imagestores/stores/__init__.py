@@ -6,12 +6,22 @@
 - one public module per method, named for what it holds (``png_files``, ``pickled_lmdb``, ...), never
   after the library it wraps;
 - private modules ``_files``, ``_lmdb``, ``_hdf5``, ``_tables``, ``_chunk_files``: helpers that several
-  methods of one format share, one module per format so that a store imports only its own library.
+  methods of one format share, one module per format so that a store imports only its own library;
+  ``_sample_shards``: what the training loaders' formats (``litdata_chunks``, ``mds_shards``) share. Their
+  libraries are optional (``Store.unavailable``) and imported only when a store is written or read.
 
 May import numpy, the formats' libraries and the standard library; nothing from ``measure`` or ``report``.
 """
 
-from imagestores.stores.base import DamagedStore, IncompleteStore, Reader, Store, Traits, UnsupportedInput
+from imagestores.stores.base import (
+    DamagedStore,
+    IncompleteStore,
+    MissingLibrary,
+    Reader,
+    Store,
+    Traits,
+    UnsupportedInput,
+)
 from imagestores.stores.registry import (
     FAMILIES,
     METHODS,
@@ -31,6 +41,7 @@ __all__ = [
     "IncompleteStore",
     "Method",
     "MethodSpec",
+    "MissingLibrary",
     "Reader",
     "Store",
     "Traits",

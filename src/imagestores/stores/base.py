@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from imagestores.stores.codecs import Codec, codec
-from imagestores.stores.errors import DamagedStore, IncompleteStore, UnsupportedInput
+from imagestores.stores.errors import DamagedStore, IncompleteStore, MissingLibrary, UnsupportedInput
 
 __all__ = [
     "MARKER",
@@ -51,6 +51,7 @@ __all__ = [
     "EncodedStore",
     "Images",
     "IncompleteStore",
+    "MissingLibrary",
     "Reader",
     "Store",
     "Traits",
@@ -172,8 +173,21 @@ class Store(ABC):
     keeps_metadata: ClassVar[bool] = False
     """True when the store keeps a metadata table in columns of its own (the table stores)."""
 
+    @classmethod
+    def unavailable(cls) -> str:
+        """Why this method cannot be used here (an optional library it needs is missing), or ``""``."""
+        return ""
+
+    def require_library(self) -> None:
+        """Raise MissingLibrary, with the reason and the fix, when ``unavailable`` gives one."""
+        reason = self.unavailable()
+        if reason:
+            raise MissingLibrary(f"{type(self).__name__}: {reason}")
+
     def check(self, images: Images) -> None:
-        """Raise UnsupportedInput naming the problem when this method cannot hold ``images``."""
+        """Raise UnsupportedInput naming the problem when this method cannot hold ``images`` (MissingLibrary,
+        a kind of it, when the method's library is not installed here)."""
+        self.require_library()
         if len(images) == 0:
             raise UnsupportedInput("there are no images to store: give at least one")
         self.check_originals(images)
@@ -281,6 +295,7 @@ class Store(ABC):
         """
         path = self.path
         count = written_count(path)
+        self.require_library()
         try:
             reader = self._open()
         except DamagedStore:

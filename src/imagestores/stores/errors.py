@@ -5,6 +5,13 @@ class UnsupportedInput(ValueError):
     """A storage method cannot hold this input. Raised before anything is written."""
 
 
+class MissingLibrary(UnsupportedInput):
+    """A method's optional library is not installed here, or cannot be imported: the method is skipped.
+
+    The message names the library, why it cannot be used and how to install it.
+    """
+
+
 class DamagedStore(OSError):
     """A store on disk is not what was written: truncated, corrupted or partly missing.
 

@@ -59,6 +59,11 @@ class Method:
         return self.store_class().traits(**self.options)
 
     @property
+    def unavailable(self) -> str:
+        """Why this method cannot be used here (an optional library is missing), or an empty string."""
+        return self.store_class().unavailable()
+
+    @property
     def lossy(self) -> bool:
         """Whether read-back only approximates the written images (a lossy encoding)."""
         return self.traits.lossy
@@ -182,6 +187,20 @@ _ENTRIES = (
         "arrays",
         "The study's HDF5 file (one uint8 array of all images) read straight into the caller's buffer, "
         "one H5Dread per run of ids: pick it for equally shaped images when the data must be HDF5.",
+    ),
+    Method(
+        "litdata",
+        "imagestores.stores.litdata_chunks:LitDataChunks",
+        "shards",
+        "LitData's optimized chunk files of one sample (raw bytes, label, shape) per image, written by its "
+        "BinaryWriter and read by its StreamingDataset, as Lightning users train from (loaders extra).",
+    ),
+    Method(
+        "mds",
+        "imagestores.stores.mds_shards:MdsShards",
+        "shards",
+        "MosaicML Streaming's MDS shards of one sample per image, written by its MDSWriter and read by its "
+        "LocalDataset, as Composer users train from (requirements/mds.txt, and a working torchvision).",
     ),
     Method(
         "sqlite",
