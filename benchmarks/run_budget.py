@@ -1,9 +1,9 @@
 """Where a pipeline run's wall time goes: inside timed operations, and what else.
 
-Runs the pipeline in a new directory (the default config, or ``--configfile``), times the whole command,
-and prints the run's wall time, the seconds inside timed operations (every sample's calls, from
-``timings.csv``: write, read and epoch calls; the time to the first batch is part of its epoch) and their
-share, then where each measure job's time went, phase by phase, from its log.
+Runs the pipeline in a new directory (the default config, or ``--configfile``), times the whole command, and
+prints the run's wall time, the seconds inside timed operations (every sample's calls, from ``timings.csv``
+and the study-way ``paper.csv``: write, read and epoch calls; the time to the first batch is part of its
+epoch) and their share, then where each measure job's time went, phase by phase, from its log.
 
     .venv/bin/python benchmarks/run_budget.py runs/budget [--configfile FILE] [--cores 4]
 
@@ -68,8 +68,8 @@ def job_seconds(results: Path, rule: str) -> pd.Series:
 
 def report(directory: Path, wall: float | None) -> str:
     results = directory / "results"
-    timings = pd.read_csv(results / "timings.csv")
-    timed = timed_seconds(timings)
+    tables = [results / "timings.csv", *([results / "paper.csv"] if (results / "paper.csv").exists() else [])]
+    timed = timed_seconds(pd.concat(map(pd.read_csv, tables)))
     measure_jobs = job_seconds(results, "measure")
     paper_jobs = job_seconds(results, "paper")
     phases = pd.DataFrame(
