@@ -39,6 +39,7 @@ rule measure:
                 "stores",
                 "integrity",
                 "loader",
+                "filter",
             )
         },
     script:
