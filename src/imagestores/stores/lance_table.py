@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import lance
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from imagestores.stores import _tables as tables
 from imagestores.stores.base import Buffers, DamagedStore, EncodedStore, Images, Reader, byte_batches
@@ -71,7 +70,7 @@ class _LanceReader(Reader):
         column = tables.column_of(self.dataset.schema, where)
         scanner = self.dataset.scanner(
             columns=tables.READ_COLUMNS,
-            filter=pc.field(column) == pa.scalar(where.value),
+            filter=f"`{column}` = {_literal(where.value)}",
             with_row_address=True,
             batch_size=len(labels_out),
             scan_in_order=True,
@@ -92,3 +91,12 @@ class _LanceReader(Reader):
                 table = pa.Table.from_batches([batch])
                 tables.fill(table, np.arange(len(ids)), images_out, labels_out, self.codec)
                 yield ids, images_out
+
+
+def _literal(value: int | float | str | bool) -> str:
+    """``value`` as a literal of Lance's SQL filters (Arrow expressions on strings do not convert)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)
