@@ -9,6 +9,7 @@ from imagestores.data.prepared import prepared_files
 from imagestores.report import (
     DATA_FIGURES,
     DISK_FIGURES,
+    EPOCH,
     OPERATION_FIGURES,
     OVERVIEW,
     TIMING_FIGURES,
@@ -67,6 +68,7 @@ def final_outputs():
         *rules.front_page.output,
         *expand(rules.plot_operation.output, operation=OPERATION_FIGURES),
         *expand(rules.plot_timings.output, figure=TIMING_FIGURES),
+        *rules.plot_epoch.output,
         *expand(rules.plot_disk_usage.output, figure=DISK_FIGURES),
         *expand(rules.plot_dataset.output, figure=DATA_FIGURES),
     ]
