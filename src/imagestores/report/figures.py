@@ -418,8 +418,8 @@ def plot_epoch(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:
         figure.text(
             0.5,
             0.5,
-            "No epoch was timed: the loaders extra (PyTorch) was not installed.\n"
-            "results/environment.json says so under 'skipped'.",
+            f"No epoch was timed ({source_label(frame)}): the loaders extra (PyTorch) was not "
+            "installed.\nresults/environment.json says so under 'skipped'.",
             ha="center",
             va="center",
         )

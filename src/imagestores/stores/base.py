@@ -21,6 +21,10 @@ Three contracts hold for every method, here rather than in each store:
   refuses a store without the marker, or whose reader finds another count (a truncated index);
 - ``Reader.read_into`` accepts only integer ids in [0, len) (repeats, any order and none allowed) and
   raises IndexError naming the first bad one before any store reads anything.
+
+``Reader.read_where`` reads every image a filter (``stores.where.Where``) matches: by default through a
+label index written beside the data (``LABEL_INDEX``) and ``read_into``; a store that can filter by itself
+(``Store.filters``: Lance, Parquet, SQLite) overrides ``_read_where``.
 """
 
 from __future__ import annotations
