@@ -14,7 +14,11 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_CONFIGS = REPO / ".test" / "config"
 
 CASES = [("store_many", "none"), ("store_one", "none")]
-CASES += [(read, cache) for read in ("read_many", "read_one", "read_random") for cache in ("warm", "cold")]
+CASES += [
+    (read, cache)
+    for read in ("read_many", "read_one", "read_random", "read_filtered")
+    for cache in ("warm", "cold")
+]
 """Every (operation, cache) a store is timed in with the default caches, the epoch aside."""
 EPOCH_CASES = [
     (operation, cache)

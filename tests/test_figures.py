@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.text import Text
-from pipeline import CASES, REPO
+from pipeline import CASES, EPOCH_CASES, REPO
 
 from imagestores.data.folder import distribution
 from imagestores.measure.jobs import describe_methods
 from imagestores.report import (
     DATA_FIGURES,
     DISK_FIGURES,
+    EPOCH,
     FIGURES,
     OPERATION_FIGURES,
     OVERVIEW,
@@ -58,7 +59,9 @@ def tables(tmp_path_factory) -> Path:
             "source": "synthetic",
             "host": "test",
         }
-        for method, cutoff, (operation, cache), repeat in itertools.product(names, CUTOFFS, CASES, range(3))
+        for method, cutoff, (operation, cache), repeat in itertools.product(
+            names, CUTOFFS, CASES + EPOCH_CASES, range(3)
+        )
     ]
     pd.DataFrame(rows).to_csv(folder / "timings.csv", index=False)
     usage = [
@@ -96,7 +99,7 @@ def drawn(name: str, tables: Path, monkeypatch) -> object:
     if name in OPERATION_FIGURES:
         reference = REPO / "workflow" / "reference" / "realpython-2019-notebook.csv"
         figures.plot_operation(tables / "timings.csv", methods, name, [], paper=None, reference=reference)
-    elif name in (OVERVIEW, *TIMING_FIGURES):
+    elif name in (OVERVIEW, EPOCH, *TIMING_FIGURES):
         getattr(figures, f"plot_{name}")(tables / "timings.csv", methods, [])
     elif name in DATA_FIGURES:
         getattr(figures, f"plot_{name}")(tables / "dataset.json", [])
@@ -172,3 +175,30 @@ def test_the_overview_marks_lossy_methods_and_groups_families(tables, monkeypatc
     assert families == sorted(families, key=families.index), "each family's rows are together"
     cells = [text.get_text() for text in figure.axes[0].texts]
     assert len(cells) == len(rows) * len(figures.CASES)
+
+
+def test_the_epoch_figure_draws_each_methods_median_images_per_second_against_workers(tables, monkeypatch):
+    figure = drawn(EPOCH, tables, monkeypatch)
+    frame = pd.read_csv(tables / "timings.csv")
+    epochs = frame[(frame["operation"] == "epoch_w2") & (frame["cutoff"] == max(CUTOFFS))]
+    medians = (epochs["images"] / epochs["seconds"]).groupby([epochs["method"], epochs["cache"]]).median()
+    drawn_at_two = [
+        float(line.get_ydata()[list(line.get_xdata()).index(2)])
+        for axes in figure.axes
+        for line in axes.get_lines()
+        if list(line.get_xdata()) == [0, 2]
+    ]
+    for (method, cache), median in medians.items():
+        assert any(np.isclose(value, median) for value in drawn_at_two), (method, cache)
+    titles = " ".join(axes.get_title() for axes in figure.axes)
+    assert "images/s over a shuffled epoch" in titles and "seconds to the first batch" in titles
+
+
+def test_the_epoch_figure_says_why_it_is_empty_without_the_loaders_extra(tables, monkeypatch, tmp_path):
+    frame = pd.read_csv(tables / "timings.csv")
+    frame[~frame["operation"].str.contains("_w")].to_csv(tmp_path / "timings.csv", index=False)
+    kept = []
+    monkeypatch.setattr(figures, "_save", lambda figure, outputs: kept.append(figure))
+    figures.plot_epoch(tmp_path / "timings.csv", tables / "methods.csv", [])
+    (figure,) = kept
+    assert "loaders extra" in " ".join(text.get_text() for text in figure.texts)

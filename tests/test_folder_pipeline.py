@@ -66,6 +66,18 @@ def test_bytes_moved_are_the_images_own_sizes(folder_run):
         assert set(many.loc[many["cutoff"] == cutoff, "bytes"]) == {int(files["pixel_bytes"][:cutoff].sum())}
 
 
+def test_the_filtered_read_reads_every_image_with_the_metadata_value(folder_run):
+    """The config filters on a metadata column: every store read exactly its matching images."""
+    metadata = pd.read_parquet(folder_run / "data" / "metadata.parquet")
+    timings = pd.read_csv(folder_run / "timings.csv")
+    filtered = timings[timings["operation"] == "read_filtered"]
+    column, value = CONFIG["filter"]["column"], CONFIG["filter"]["value"]
+    for cutoff in CONFIG["cutoffs"]:
+        matching = int((metadata[column][:cutoff] == value).sum())
+        assert 0 < matching < cutoff
+        assert set(filtered.loc[filtered["cutoff"] == cutoff, "images"]) == {matching}
+
+
 def test_the_data_is_described_and_nothing_is_dropped_silently(folder_run):
     record = json.loads((folder_run / "data" / "dataset.json").read_text())
     assert record["base_size"] == 8 and record["source"] == "folder"

@@ -136,8 +136,9 @@ def test_torch_default_collate_makes_tensors_of_a_batch(tmp_path):
 def test_only_lance_needs_workers_started_from_a_fork_server(tmp_path):
     """Lance's runtime does not survive a fork: its forked DataLoader workers died with SIGSEGV."""
     images, labels = cifar_like(3)
+    usable = [name for name in ALL if not get(name).unavailable]  # the others' tests are skipped
     contexts = {}
-    for name in ALL:
+    for name in usable:
         get(name).store(tmp_path / name).write(images, labels)
         contexts[name] = imagestores.open_store(tmp_path / name).worker_context
-    assert contexts == {name: "forkserver" if name == "lance" else None for name in ALL}
+    assert contexts == {name: "forkserver" if name == "lance" else None for name in usable}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from pipeline import snakemake_command, versioned_config
+from pipeline import TIMED_CASES, snakemake_command, versioned_config
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def test_aa_twins_are_never_told_apart(aa_run):
     check = pd.read_csv(aa_run / "results" / "aa_check.csv")
     pairs = {(method, f"{method}_twin") for method in AA["aa_twins"]}
     assert set(zip(check["method"], check["twin"], strict=True)) == pairs
-    assert len(check) == len(pairs) * len(AA["cutoffs"]) * 8, "every case of every cutoff is checked"
+    assert len(check) == len(pairs) * len(AA["cutoffs"]) * len(TIMED_CASES), "every case of every cutoff"
     assert not check["told_apart"].any(), check[check["told_apart"]].to_dict("records")
     winners = pd.read_csv(aa_run / "results" / "winners.csv")
     assert not set(winners["winner"]) & {f"{method}_twin" for method in AA["aa_twins"]}

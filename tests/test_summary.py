@@ -122,3 +122,55 @@ def test_a_lossy_config_variant_is_marked_lossy_in_every_table(tmp_path):
     assert "| parquet |" in page.split("## Every method")[1]
     assert "bytes flipped: reading |" in page and "| wrong 8 of 8 |" in page
     assert "Lossy (checked by PSNR, not equality): parquet_jpeg." in page
+
+
+def summarised_page(tmp_path, operations: list[str]) -> str:
+    """summary.md of two methods timed in ``operations`` (warm), npy three times faster than sqlite."""
+    describe_methods(["npy", "sqlite"], tmp_path / "methods.csv")
+    rows = [
+        {
+            "source": "synthetic",
+            "method": method,
+            "cutoff": 100,
+            "operation": operation,
+            "cache": "warm",
+            "repeat": repeat,
+            "seconds": seconds * (1 + repeat / 100),
+            "images": 100,
+            "bytes": 307200,
+            "peak_anon_bytes": 0,
+            "loops": 1,
+        }
+        for method, seconds in (("npy", 1.0), ("sqlite", 3.0))
+        for operation in operations
+        for repeat in range(5)
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "timings.csv", index=False)
+    usage = [
+        {"method": method, "cutoff": 100, "allocated_bytes": 4096, "apparent_bytes": 4096, "files": 1}
+        | {"source": "synthetic", "note": "", "integrity": ""}
+        for method in ("npy", "sqlite")
+    ]
+    pd.DataFrame(usage).to_csv(tmp_path / "disk_usage.csv", index=False)
+    (tmp_path / "environment.json").write_text(json.dumps(ENVIRONMENT))
+    names = ("summary.csv", "winners.csv", "summary.md", "aa_check.csv")
+    summary.write(
+        *(tmp_path / name for name in ("timings.csv", "disk_usage.csv", "environment.json", "methods.csv")),
+        *(tmp_path / name for name in names),
+    )
+    return (tmp_path / "summary.md").read_text().split("## A/A check")[0]
+
+
+def test_what_to_pick_names_training_epochs_and_filtered_reads_when_they_were_timed(tmp_path):
+    page = summarised_page(tmp_path, ["read_many", "read_filtered", "epoch_w0", "epoch_w2", "first_batch_w2"])
+    assert "| filtered read | read_filtered | warm | npy |" in page
+    assert "| training epoch, 0 workers | epoch_w0 | warm | npy |" in page
+    assert "| training epoch, 2 workers | epoch_w2 | warm | npy |" in page
+    assert "| first batch, 2 workers | first_batch_w2 | warm | npy |" in page
+    assert "| fastest | read_many | warm | npy |" in page
+
+
+def test_what_to_pick_has_no_epoch_or_filtered_rows_without_their_timings(tmp_path):
+    page = summarised_page(tmp_path, ["read_many"])
+    assert "training epoch" not in page and "filtered read" not in page
+    assert "| fastest | read_many | warm | npy |" in page

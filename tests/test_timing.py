@@ -55,6 +55,7 @@ def settings(tmp_path):
         "stores": {"root": str(tmp_path / "stores"), "keep": True},
         "integrity": {"trials": 4, "max_images": 10_000},
         "loader": {"batch_size": 256, "workers": [0]},
+        "filter": {"column": "label", "value": 3},
     }
 
 

@@ -85,6 +85,11 @@ def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
     assert (one["images"] == 1).all() and (one["bytes"] == 3072).all()
     random = timings[timings["operation"] == "read_random"]
     assert (random["images"] == random["cutoff"].clip(upper=TINY["random_reads"])).all()
+    labels = np.load(tiny_run / "results" / "data" / "labels.npy")
+    filtered = timings[timings["operation"] == "read_filtered"]
+    value = TINY.get("filter", {"value": 3})["value"]
+    matching = filtered["cutoff"].map(lambda cutoff: int((labels[:cutoff] == value).sum()))
+    assert (filtered["images"] == matching).all(), "a filtered read reads exactly the matching images"
 
 
 def test_paper_mode_times_the_study_methods_once_each(tiny_run):

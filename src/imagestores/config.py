@@ -17,6 +17,7 @@ import yaml
 
 from imagestores.data.cifar10 import CIFAR10_TRAIN_SIZE
 from imagestores.stores import METHODS, MethodSpec, name_of, resolve
+from imagestores.stores.where import Where
 
 TWIN_SUFFIX = "_twin"
 """An A/A twin is its method under this suffix: same code and options, another name, its own jobs."""
@@ -103,6 +104,7 @@ def check(config: Mapping[str, Any]) -> None:
             f"config key 'aa_twins': the twin name(s) {', '.join(clashes)} are taken in 'methods'"
         )
     dataset = config["dataset"]
+    check_filter(config.get("filter"), dataset["source"])
     if dataset["source"] == "folder" and not dataset.get("path"):
         raise ConfigError(
             "config key 'dataset.path': the folder source needs the folder of your images, "
@@ -118,6 +120,21 @@ def check(config: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"config key 'cutoffs': {', '.join(map(str, too_large))} exceed dataset.size ({dataset['size']}, "
             f"{size:,} images); lower the cutoffs or raise dataset.size"
+        )
+
+
+def check_filter(configured: Mapping[str, Any] | None, source: str) -> None:
+    """Raise ConfigError for a filter no store can answer: a bad value, or a metadata column without one."""
+    if not configured:
+        return
+    try:
+        where = Where(**configured)
+    except ValueError as problem:
+        raise ConfigError(f"config key 'filter': {problem}") from None
+    if not where.on_label and source != "folder":
+        raise ConfigError(
+            f"config key 'filter': {source} images have labels and no metadata table, so only "
+            f"'column: label' can be filtered on, not {where.column!r}"
         )
 
 

@@ -10,6 +10,7 @@ from imagestores.measure.epoch import timed_cutoffs
 from imagestores.report import (
     DATA_FIGURES,
     DISK_FIGURES,
+    EPOCH,
     OPERATION_FIGURES,
     OVERVIEW,
     TIMING_FIGURES,
@@ -60,6 +61,7 @@ def measure_settings(wildcards):
             "drop_caches",
             "stores",
             "integrity",
+            "filter",
         )
     }
     timed = int(wildcards.cutoff) in timed_cutoffs(
@@ -89,6 +91,7 @@ def final_outputs():
         *rules.front_page.output,
         *expand(rules.plot_operation.output, operation=OPERATION_FIGURES),
         *expand(rules.plot_timings.output, figure=TIMING_FIGURES),
+        *rules.plot_epoch.output,
         *expand(rules.plot_disk_usage.output, figure=DISK_FIGURES),
         *expand(rules.plot_dataset.output, figure=DATA_FIGURES),
     ]

@@ -154,6 +154,26 @@ rule plot_timings:
         "../scripts/plot.py"
 
 
+rule plot_epoch:
+    input:
+        timings=rules.gather_timings.output[0],
+        methods=rules.describe_methods.output[0],
+    output:
+        report(
+            multiext(f"results/figures/{EPOCH}", ".png", ".svg"),
+            caption="../report/epoch.rst",
+            category="Training loops",
+            labels={"figure": EPOCH},
+        ),
+    log:
+        f"results/logs/plot/{EPOCH}.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    script:
+        "../scripts/plot.py"
+
+
 rule plot_disk_usage:
     input:
         disk_usage=rules.gather_disk_usage.output[0],

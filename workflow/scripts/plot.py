@@ -20,6 +20,8 @@ elif snakemake.rule == "plot_operation":
     )
 elif snakemake.rule == "plot_overview":
     figures.plot_overview(Path(snakemake.input.timings), Path(snakemake.input.methods), outputs)
+elif snakemake.rule == "plot_epoch":
+    figures.plot_epoch(Path(snakemake.input.timings), Path(snakemake.input.methods), outputs)
 elif snakemake.rule == "plot_timings":
     draw = getattr(figures, f"plot_{snakemake.wildcards.figure}")
     draw(Path(snakemake.input.timings), Path(snakemake.input.methods), outputs)

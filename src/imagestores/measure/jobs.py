@@ -28,7 +28,8 @@ from imagestores.measure.first_touch import first_touch_cost
 from imagestores.measure.machine import environment_record
 from imagestores.measure.memory import FreshProcesses
 from imagestores.stores import MethodSpec, MissingLibrary, UnsupportedInput, resolve
-from imagestores.stores.base import PACKAGE_FILES, Images, image_sizes
+from imagestores.stores.base import PACKAGE_FILES, Images, image_sizes, metadata_of
+from imagestores.stores.where import Where
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,8 @@ def measure_job(
     the job) and is removed afterwards unless ``settings["stores"]["keep"]``. A leftover of a killed run
     is removed first, never trusted. ``settings`` holds the config's ``repeats``, ``random_reads``,
     ``caches``, ``drop_caches``, ``timing`` (see timing.Repeats), ``loader`` (the ``epoch`` operation,
-    ``measure.epoch``) and ``integrity`` (trials of the untimed damage test, ``integrity_job``).
+    ``measure.epoch``), ``filter`` (the ``read_filtered`` operation's ``stores.where.Where``; without it
+    the operation is left out) and ``integrity`` (trials of the untimed damage test, ``integrity_job``).
 
     The processes that measure peak memory are forked as the job starts, so it must be the first work of
     a new interpreter, as a Snakemake script job is: forked from a process that had already worked, they
@@ -178,6 +180,13 @@ def measure_store(
             disk_usage_out, index=False
         )
         return
+    where = filter_of(settings)
+    if where is not None and not len(matching := where.select(labels, metadata_of(images))):
+        log.warning(
+            "the filter %s matches none of %d images: read_filtered times the search alone", where, cutoff
+        )
+    elif where is not None:
+        log.info("the filter %s matches %d of %d images", where, len(matching), cutoff)
     repeats = timing.Repeats(settings["repeats"], **settings.get("timing", {}))
     check_free_space(root, images, repeats.bound)
     timing.fresh(store)
@@ -194,6 +203,7 @@ def measure_store(
         settings["random_reads"],
         settings["caches"],
         settings["drop_caches"],
+        where=where,
     )
     rows += epoch.measure(method, store, images, labels, settings)
     usage |= disk_usage(store)
@@ -209,8 +219,10 @@ def measure_store(
             operation=operation,
             store=str(scratch / operation if operation in writes else store),
             random_reads=settings["random_reads"],
+            where=settings.get("filter"),
         )
         for operation in timing.OPERATIONS
+        if operation != timing.FILTERED or where is not None
     }
     shutil.rmtree(scratch)
     usage["integrity"] = integrity_job(spec, store, data_dir, cutoff, settings["integrity"], scratch)
@@ -242,13 +254,31 @@ def integrity_job(
 
 
 def operation_run(
-    method: MethodSpec, data_dir: str, cutoff: int, operation: str, store: str, random_reads: int
+    method: MethodSpec,
+    data_dir: str,
+    cutoff: int,
+    operation: str,
+    store: str,
+    random_reads: int,
+    where: Mapping[str, Any] | None = None,
 ) -> Callable[[], object]:
     """Set up one operation of measure_job on the prepared data, for a fresh process to measure."""
     data = load_prepared(Path(data_dir), cutoff)
     return timing.operation_run(
-        resolve(method), operation, data.images, data.labels, Path(store), random_reads
+        resolve(method),
+        operation,
+        data.images,
+        data.labels,
+        Path(store),
+        random_reads,
+        filter_of({"filter": where}),
     )
+
+
+def filter_of(settings: Mapping[str, Any]) -> Where | None:
+    """The config's ``filter`` (column and value) as a ``Where``; None when there is none."""
+    configured = settings.get("filter")
+    return None if not configured else Where(**configured)
 
 
 OUTSIDE_EXTRAS = ("mosaicml-streaming",)

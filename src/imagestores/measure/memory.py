@@ -75,11 +75,13 @@ class FreshProcesses:
 
     ``with FreshProcesses(count) as fresh: ... fresh.peak("module:factory", **arguments)``. Forked when the
     job has imported its libraries and done nothing else, every process is as clean as a new interpreter
-    but costs no imports; they sleep until asked, so they never run beside a timed repeat.
+    but costs no imports; they sleep until asked, so they never run beside a timed repeat. Forked from a
+    process that has already worked, they would reuse its freed memory unseen: there, ask for
+    ``start_method="spawn"`` (new interpreters).
     """
 
-    def __init__(self, count: int) -> None:
-        context = multiprocessing.get_context("fork")
+    def __init__(self, count: int, start_method: str = "fork") -> None:
+        context = multiprocessing.get_context(start_method)
         self._waiting: list[tuple[Connection, BaseProcess]] = []
         for _ in range(count):
             ours, theirs = context.Pipe()
@@ -138,6 +140,6 @@ def _measure_on_request(connection: Connection) -> None:
 
 
 def peak_in_fresh_process(factory: str, **arguments: Any) -> int:
-    """``FreshProcesses.peak`` in a process forked for this one call."""
-    with FreshProcesses(1) as fresh:
+    """``FreshProcesses.peak`` in a new interpreter started for this one call, from any process."""
+    with FreshProcesses(1, start_method="spawn") as fresh:
         return fresh.peak(factory, **arguments)

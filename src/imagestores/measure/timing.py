@@ -1,4 +1,4 @@
-"""Timing of one store: write many, write one, read many, read one, read a random batch.
+"""Timing of one store: write many, write one, read many, read one, read a random batch, read a filter's.
 
 Every measurement is taken here with ``time.perf_counter_ns`` around exactly the store's work: buffers are
 allocated and touched before the clock starts, verification runs while the clock is stopped, and each
@@ -24,7 +24,8 @@ from imagestores.measure import cache
 from imagestores.measure.first_touch import back_for
 from imagestores.measure.floor import check_physical, physical_floor_bandwidth
 from imagestores.stores import Method
-from imagestores.stores.base import Images, byte_batches, image_sizes
+from imagestores.stores.base import BATCH_BYTES, Images, byte_batches, image_sizes, metadata_of
+from imagestores.stores.where import Where
 
 READ_BATCH = 4096
 """Images read per call while reading a whole store: bounds the output buffer whatever N is."""
@@ -134,6 +135,15 @@ class Stopwatch:
             yield
         finally:
             self.elapsed_ns += time.perf_counter_ns() - start
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Inside ``running()``: leave the time of this block out (buffers a reader asks for mid-read)."""
+        start = time.perf_counter_ns()
+        try:
+            yield
+        finally:
+            self.elapsed_ns -= time.perf_counter_ns() - start
 
     @property
     def seconds(self) -> float:
@@ -287,7 +297,10 @@ def read_cases(count: int, random_reads: int) -> dict[str, np.ndarray]:
     }
 
 
-OPERATIONS = (*write_cases(1), *read_cases(1, 1))
+FILTERED = "read_filtered"
+"""Every image a filter (``stores.where.Where``) matches, found and read by the store (``read_filtered``)."""
+
+OPERATIONS = (*write_cases(1), *read_cases(1, 1), FILTERED)
 """Every measured operation, in the order they run."""
 
 
@@ -298,10 +311,11 @@ def operation_run(
     labels: np.ndarray,
     store: Path,
     random_reads: int,
+    where: Where | None = None,
 ) -> Callable[[], object]:
     """One untimed run of ``operation``, ready to call: a write of a new ``store``, or a read of ``store``.
 
-    Reads verify what they read, as the timed ones do.
+    Reads verify what they read, as the timed ones do; ``read_filtered`` needs ``where``.
     """
     count = len(images)
     if operation in (writes := write_cases(count)):
@@ -309,6 +323,10 @@ def operation_run(
         return partial(method.store(store).write, images[chosen], labels[chosen])
     if operation == "read_many":
         return partial(read_all, method, store, images, labels)
+    if operation == FILTERED:
+        if where is None:
+            raise ValueError(f"{FILTERED} needs a filter (the config's `filter`)")
+        return partial(read_filtered, method, store, images, labels, where)
     return partial(read_some, method, store, images, labels, read_cases(count, random_reads)[operation])
 
 
@@ -340,6 +358,58 @@ def read_all(method: Method, store_path: Path, images: Images, labels: np.ndarra
     return watch.seconds
 
 
+def filtered_batch(images: Images) -> int:
+    """Images per batch of a filtered read: READ_BATCH, fewer when the largest image would make a batch
+    exceed the byte budget of the other reads."""
+    largest = int(image_sizes(images).max()) if len(images) else 1
+    return max(1, min(READ_BATCH, BATCH_BYTES // max(1, largest)))
+
+
+def read_filtered(
+    method: Method, store_path: Path, images: Images, labels: np.ndarray, where: Where
+) -> float:
+    """Open the store, read every image ``where`` matches as the store finds them, close; return seconds.
+
+    Each batch the reader yields is checked outside the clock: its ids must be the next of the source's
+    matching ids (all of them, in increasing order, none twice) and its images and labels those of the
+    source. Output for images of differing shapes is allocated outside the clock too, when the reader asks.
+    """
+    expected = where.select(labels, metadata_of(images))
+    most = filtered_batch(images)
+    fixed = isinstance(images, np.ndarray)
+    buffer = allocate(images, np.arange(min(most, max(1, len(expected))))) if fixed else None
+    labels_out = np.zeros(most if buffer is None else len(buffer), dtype=labels.dtype)
+    watch = Stopwatch()
+
+    def buffers(ids: np.ndarray) -> Images:
+        if buffer is not None:
+            return buffer
+        with watch.paused():
+            return allocate(images, ids)
+
+    seen = 0
+    with watch.running():
+        reader = method.store(store_path).open()
+    try:
+        batches_read = reader.read_where(where, buffers, labels_out)
+        while True:
+            with watch.running():
+                step = next(batches_read, None)
+            if step is None:
+                break
+            ids, got = step
+            if len(ids) > len(labels_out) or not np.array_equal(ids, expected[seen : seen + len(ids)]):
+                raise ReadMismatch(f"{method.name}: the filter {where} found other images than the source's")
+            verify(method, got, labels_out, images, labels, ids)
+            seen += len(ids)
+    finally:
+        with watch.running():
+            reader.close()
+    if seen != len(expected):
+        raise ReadMismatch(f"{method.name}: the filter {where} found {seen} of {len(expected)} images")
+    return watch.seconds
+
+
 def read_some(
     method: Method, store_path: Path, images: Images, labels: np.ndarray, indices: np.ndarray
 ) -> float:
@@ -364,12 +434,14 @@ def time_reads(
     caches: Sequence[str] = ("warm", "cold"),
     drop_caches: bool = False,
     floor_bandwidth: float | None = None,
+    where: Where | None = None,
 ) -> list[Measurement]:
     """Time every read case from each page-cache state in ``caches``, after an untimed warm-up.
 
     ``read_many`` reads all images in order (its warm-up verifies the whole store and brings it into the
     page cache); ``read_one`` opens the store, reads one image and closes it; ``read_random`` reads
-    ``random_reads`` images at shuffled positions in one call. A cold repeat first evicts every file of
+    ``random_reads`` images at shuffled positions in one call; with ``where``, ``read_filtered`` opens
+    the store and reads every image it matches, found by the store. A cold repeat first evicts every file of
     the store and checks the eviction (every call of a batched sample: each call reads a cold store). A
     read faster than ``floor_bandwidth`` bytes/s (by default, ``physical_floor_bandwidth()``) is
     physically impossible and fails with SuspectTiming.
@@ -379,8 +451,11 @@ def time_reads(
     floor = physical_floor_bandwidth() if floor_bandwidth is None else floor_bandwidth
     files = cache.store_files(store_path)
     results = []
-    for operation, indices in read_cases(count, random_reads).items():
-        read = operation_run(method, operation, images, labels, store_path, random_reads)
+    cases = read_cases(count, random_reads)
+    if where is not None:
+        cases[FILTERED] = where.select(labels, metadata_of(images))
+    for operation, indices in cases.items():
+        read = operation_run(method, operation, images, labels, store_path, random_reads, where)
         read()  # warm-up: verifies the whole store and, for read_many, brings it into the page cache
         moved = image_bytes(images, indices)
         for state in caches:

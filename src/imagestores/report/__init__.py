@@ -9,13 +9,15 @@ builds no store and imports nothing from ``measure`` or ``data``.
 
 OVERVIEW = "overview"
 """The figure that answers what to use: a heatmap of methods x operations at the largest store size."""
-OPERATION_FIGURES = ("store_many", "read_many", "read_random")
+OPERATION_FIGURES = ("store_many", "read_many", "read_random", "read_filtered")
 """One figure per operation, time against store size, with the study beside it where it measured."""
 TIMING_FIGURES = ("single_image", "cost_per_image", "peak_memory")
 """Figures drawn from every timing at once."""
+EPOCH = "epoch"
+"""Training loops: epoch images/s against DataLoader workers per method, and the time to the first batch."""
 DISK_FIGURES = ("disk_usage",)
 """Figures drawn from the disk-usage table."""
 DATA_FIGURES = ("dataset",)
 """Figures drawn from the data stage's record, dataset.json."""
-FIGURES = (OVERVIEW, *OPERATION_FIGURES, *TIMING_FIGURES, *DISK_FIGURES, *DATA_FIGURES)
+FIGURES = (OVERVIEW, *OPERATION_FIGURES, *TIMING_FIGURES, EPOCH, *DISK_FIGURES, *DATA_FIGURES)
 """Every figure of a run, by name: the rules draw each as PNG and SVG in ``results/figures/``."""

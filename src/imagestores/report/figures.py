@@ -31,6 +31,7 @@ TITLES = {
     "read_random": "Reading a batch at shuffled positions",
     "store_one": "Writing a store of one image",
     "read_one": "Reading one image",
+    "read_filtered": "Reading every image a filter matches",
 }
 FAMILY_PALETTES = {"files": "Blues", "key-value": "Greens", "arrays": "Oranges", "tables": "Purples"}
 OTHER_PALETTE = "Reds"
@@ -390,4 +391,85 @@ def plot_dataset(dataset: Path, outputs: Sequence[Path]) -> None:
     types.set(xlabel="distinct images", title="Formats and pixel types")
     figure.suptitle(f"The data: {record['base_size']:,} distinct images, source {record['source']}")
     figure.tight_layout()
+    _save(figure, outputs)
+
+
+EPOCH_PANELS = {"epoch_w": "images/s over a shuffled epoch", "first_batch_w": "seconds to the first batch"}
+"""The epoch figure's measures: rows ``{prefix}{workers}`` of the timings, each a pair of panels."""
+
+
+def epoch_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The epoch rows of ``frame`` at its largest cutoff, with ``measure`` (a key of EPOCH_PANELS),
+    ``workers`` and the value drawn: images/s of the epoch, seconds to the first batch."""
+    parts = frame["operation"].str.extract(r"^(epoch_w|first_batch_w)(\d+)$")
+    rows = frame.assign(measure=parts[0], workers=pd.to_numeric(parts[1])).dropna(subset=["measure"])
+    rows = rows[rows["cutoff"] == rows["cutoff"].max()]
+    per_second = rows["images"] / rows["seconds"]
+    return rows.assign(value=per_second.where(rows["measure"] == "epoch_w", rows["seconds"]))
+
+
+def plot_epoch(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:
+    """What a training loop sees, at the largest store size: epoch images/s and seconds to the first batch
+    against DataLoader workers, warm and cold, a line per method, a row per family (at most MAX_LINES)."""
+    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    rows = epoch_rows(frame)
+    if rows.empty:
+        figure = plt.figure(figsize=(8, 2))
+        figure.text(
+            0.5,
+            0.5,
+            f"No epoch was timed ({source_label(frame)}): the loaders extra (PyTorch) was not "
+            "installed.\nresults/environment.json says so under 'skipped'.",
+            ha="center",
+            va="center",
+        )
+        _save(figure, outputs)
+        return
+    style = Style(read_methods(methods))
+    panels = [
+        (measure, cache)
+        for measure in EPOCH_PANELS
+        for cache in ("warm", "cold")
+        if cache in set(rows["cache"])
+    ]
+    groups = method_groups(style, rows["method"].unique())
+    figure, grid = plt.subplots(
+        len(groups),
+        len(panels),
+        figsize=(4.0 * len(panels) + 2.6, 2.7 * len(groups) + 1.2),
+        sharex=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    workers = sorted(rows["workers"].astype(int).unique())
+    for row, (group, members) in enumerate(groups):
+        for column, (measure, cache) in enumerate(panels):
+            axes = grid[row][column]
+            anchor = grid[0][[m for m, _ in panels].index(measure)]
+            if axes is not anchor:
+                axes.sharey(anchor)
+            chosen = rows[
+                (rows["measure"] == measure) & (rows["cache"] == cache) & rows["method"].isin(members)
+            ]
+            last = column == len(panels) - 1
+            _lines(
+                axes,
+                chosen.drop(columns="cutoff").rename(columns={"workers": "cutoff"}),
+                "value",
+                last,
+                style,
+            )
+            axes.set(
+                xscale="linear",
+                title=f"{EPOCH_PANELS[measure]}\n{CACHE_LABELS[cache]}" if row == 0 else "",
+                ylabel=group if column == 0 else "",
+                xlabel="DataLoader workers" if row == len(groups) - 1 else "",
+            )
+            axes.set_xticks(workers)
+            if last and axes.get_legend() is not None:
+                axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small", frameon=False)
+    cutoff = int(rows["cutoff"].max())
+    figure.suptitle(
+        f"Training loops: shuffled epochs of {cutoff:,} images through DataLoader ({source_label(rows)})"
+    )
     _save(figure, outputs)

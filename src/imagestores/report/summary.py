@@ -19,10 +19,26 @@ CASES = [
     ("store_one", "none"),
     ("read_one", "warm"),
     ("read_one", "cold"),
+    ("read_filtered", "warm"),
+    ("read_filtered", "cold"),
 ]
 """Every operation, reads from a warm and a cold page cache: the overview's columns."""
-COLUMNS = CASES[:-1]
+COLUMNS = [case for case in CASES if case != ("read_one", "cold")]
 """The method table's columns: one image read cold is left out of that wide table."""
+
+NEEDS = {"read_filtered": "filtered read", "epoch_w": "training epoch", "first_batch_w": "first batch"}
+"""What-to-pick rows named for the need they answer: operation (or its prefix before the worker count)."""
+
+
+def need(criterion: str, operation: str) -> str:
+    """The what-to-pick row's first cell: the need a fastest row answers (``training epoch, 2 workers``)."""
+    for prefix, name in NEEDS.items():
+        if operation == prefix:
+            return name
+        workers = operation.removeprefix(prefix)
+        if workers != operation and workers.isdigit():
+            return f"{name}, {workers} worker{'s' * (workers != '1')}"
+    return criterion
 
 
 def _seconds(value: float) -> str:
@@ -138,10 +154,11 @@ def winners_rows(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> tuple[list
 
         judged = pd.notna(row["verdict"])
         won = not judged or row["verdict"] == stats.FASTER
+        operation = "" if pd.isna(row["operation"]) else row["operation"]
         rows.append(
             [
-                row["criterion"],
-                "" if pd.isna(row["operation"]) else row["operation"],
+                need(row["criterion"], operation),
+                operation,
                 "" if pd.isna(row["cache"]) else row["cache"],
                 name(row["winner"]) if won else f"tie: {name(row['winner'])}",
                 value(row["winner_value"]),
@@ -299,7 +316,8 @@ def markdown(
         "## Peak memory at every size",
         "",
         "The largest growth of anonymous memory (MiB) while writing (store_many, store_one) and reading "
-        "(read_many, read_one, read_random), each operation run once in a fresh process. A row that stays "
+        "(read_many, read_one, read_random, read_filtered), each operation run once in a fresh process. "
+        "A row that stays "
         "flat as the store grows needs no more memory for more images.",
         "",
         *memory_table(summary),

@@ -17,11 +17,26 @@ import pyarrow as pa
 
 from imagestores.stores.base import EncodedStore, Images, image_sizes, metadata_names, metadata_of
 from imagestores.stores.codecs import Codec
+from imagestores.stores.where import Where, no_column
 
 IMAGE, LABEL, SHAPE, DTYPE = "image", "label", "shape", "dtype"
 COLUMNS = (IMAGE, LABEL, SHAPE, DTYPE)
 READ_COLUMNS = [IMAGE, LABEL]
 """The columns a read needs: the caller's buffers already give each image's shape and dtype."""
+
+
+def column_of(table_schema: pa.Schema, where: Where) -> str:
+    """The table's column ``where`` filters on: ``label``, or a metadata column under its stored name
+    (``meta_`` before a name that clashes with the image columns); ValueError when there is none or its
+    type cannot be compared with the value."""
+    names = table_schema.names
+    column = where.column
+    if not where.on_label and column in COLUMNS:
+        column = f"meta_{column}"
+    if column in names:
+        where.check_type(table_schema.field(column).type)
+        return column
+    raise no_column(where.column, names[len(COLUMNS) :])
 
 
 def record_size(images: Images, codec: Codec) -> int | None:

@@ -21,6 +21,10 @@ Three contracts hold for every method, here rather than in each store:
   refuses a store without the marker, or whose reader finds another count (a truncated index);
 - ``Reader.read_into`` accepts only integer ids in [0, len) (repeats, any order and none allowed) and
   raises IndexError naming the first bad one before any store reads anything.
+
+``Reader.read_where`` reads every image a filter (``stores.where.Where``) matches: by default through a
+label index written beside the data (``LABEL_INDEX``) and ``read_into``; a store that can filter by itself
+(``Store.filters``: Lance, Parquet, SQLite) overrides ``_read_where``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import json
 import os
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -41,12 +45,15 @@ import pyarrow.parquet as pq
 
 from imagestores.stores.codecs import Codec, codec
 from imagestores.stores.errors import DamagedStore, IncompleteStore, MissingLibrary, UnsupportedInput
+from imagestores.stores.where import Where
 
 __all__ = [
+    "LABEL_INDEX",
     "MARKER",
     "PACKAGE_FILES",
     "SHAPES",
     "SHAPE_DTYPE",
+    "Buffers",
     "DamagedStore",
     "EncodedStore",
     "Images",
@@ -56,6 +63,7 @@ __all__ = [
     "Store",
     "Traits",
     "UnsupportedInput",
+    "Where",
     "batches",
     "byte_batches",
     "check_ids",
@@ -85,7 +93,11 @@ SHAPES = "imagestores-shapes.npy"
 """Beside the marker of a store of images of differing shapes: each image's shape and dtype (``SHAPE_DTYPE``),
 so a reader of the store can allocate its output without the source. Not part of the format either."""
 
-PACKAGE_FILES = (MARKER, SHAPES)
+LABEL_INDEX = "imagestores-labels.npy"
+"""Beside the data of a store that cannot filter by itself (``Store.filters``): every image's label, the
+index a filtered read looks ids up in (``Reader.read_where``). Not part of the format either."""
+
+PACKAGE_FILES = (MARKER, SHAPES, LABEL_INDEX)
 """This package's own files in a store, which disk usage and damage tests leave out."""
 
 SHAPE_DTYPE = np.dtype([("ndim", "u1"), ("shape", "<u4", (3,)), ("dtype", "S3")])
@@ -184,6 +196,10 @@ class Store(ABC):
         if reason:
             raise MissingLibrary(f"{type(self).__name__}: {reason}")
 
+    filters: ClassVar[bool] = False
+    """True when the store's reader finds the images of a filtered read itself (its ``_read_where``); the
+    others get a label index (``LABEL_INDEX``) beside their data, written with the store."""
+
     def check(self, images: Images) -> None:
         """Raise UnsupportedInput naming the problem when this method cannot hold ``images`` (MissingLibrary,
         a kind of it, when the method's library is not installed here)."""
@@ -242,6 +258,8 @@ class Store(ABC):
             metadata = metadata_of(images)
             if metadata is not None and not self.keeps_metadata:
                 pq.write_table(metadata, partial / METADATA)
+            if not self.filters:
+                np.save(partial / LABEL_INDEX, labels)
             self.write_manifest(images)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
@@ -308,6 +326,7 @@ class Store(ABC):
                 f"{path}: holds {len(reader)} images but {count} were written (a truncated or replaced "
                 "index); write the store again"
             )
+        reader.location = path
         return reader
 
     @abstractmethod
@@ -342,8 +361,15 @@ class EncodedStore(Store):
         return [self.codec.encode(image) for image in images[part]]
 
 
+Buffers = Callable[[np.ndarray], Images]
+"""Output for the images of the given ids, as ``read_into`` takes it: the caller's to allocate or reuse."""
+
+
 class Reader(ABC):
     """An open store. Use as a context manager so files are always closed."""
+
+    location: Path | None = None
+    """The store's directory (set by ``Store.open``), where a filtered read finds the label index."""
 
     def read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         """Read images ``indices`` into ``images_out[j]`` and their labels into ``labels_out[j]``.
@@ -360,6 +386,58 @@ class Reader(ABC):
     @abstractmethod
     def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         """``read_into`` for ids already checked: a non-empty 1-D integer array, each in [0, len)."""
+
+    def read_where(
+        self, where: Where, buffers: Buffers, labels_out: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, Images]]:
+        """Read every image ``where`` matches, in increasing id order, at most ``len(labels_out)`` at a time.
+
+        For each batch the reader asks ``buffers(ids)`` for the output of those ids, fills it and
+        ``labels_out[:len(ids)]``, and yields ``(ids, images)``; the next batch may reuse both. A store
+        that can filter by itself (``Store.filters``) overrides ``_read_where``; the others look the ids
+        up here, in the label index or the metadata table beside their data, and read them in batches with
+        their own ``read_into``.
+        """
+        if not len(labels_out):
+            raise ValueError("labels_out must hold at least one label: it bounds each batch")
+        yield from self._read_where(where, buffers, labels_out)
+
+    def _read_where(
+        self, where: Where, buffers: Buffers, labels_out: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, Images]]:
+        """The default filtered read: ids from the index beside the data, then batched ``read_into``."""
+        ids = self.matching(where)
+        for part in batches(len(ids), len(labels_out)):
+            chosen = ids[part]
+            images_out = buffers(chosen)
+            self.read_into(chosen, images_out, labels_out)
+            yield chosen, images_out
+
+    def matching(self, where: Where) -> np.ndarray:
+        """Ids of the images ``where`` matches, increasing, from the label index or the metadata table."""
+        if self.location is None:
+            raise ValueError("this reader was not opened by Store.open: it does not know its store's files")
+        if where.on_label:
+            try:
+                labels = np.load(self.location / LABEL_INDEX, mmap_mode="r")
+            except FileNotFoundError:
+                raise IncompleteStore(
+                    f"{self.location} has no label index {LABEL_INDEX}: it was written before filtered "
+                    "reads were supported; write it again"
+                ) from None
+            except ValueError as error:
+                raise DamagedStore(f"{self.location / LABEL_INDEX}: unreadable ({error})") from error
+            if len(labels) != len(self):
+                raise DamagedStore(
+                    f"{self.location / LABEL_INDEX}: {len(labels)} labels for {len(self)} images; write the "
+                    "store again"
+                )
+            return where.matches(labels)
+        metadata = self.location / METADATA
+        table = pq.read_table(metadata, columns=[where.column]) if metadata.exists() else None
+        if table is not None and where.column in table.column_names and table.num_rows != len(self):
+            raise DamagedStore(f"{metadata}: {table.num_rows} rows for {len(self)} images")
+        return where.select(np.empty(0), table)
 
     @abstractmethod
     def __len__(self) -> int:

@@ -1,7 +1,10 @@
 """The ``parquet`` method: one Parquet file with a row per image (bytes, label, shape, dtype).
 
 Parquet reads whole row groups (pyarrow has no row-level reads), so a read fetches only the row groups
-holding the requested rows, and only the image and label columns, then gathers the rows it needs.
+holding the requested rows, and only the image and label columns, then gathers the rows it needs. A
+filtered read skips the row groups whose statistics (min and max of the filtered column, written for the
+label and metadata columns) exclude the value, reads the filtered column of the others, and then the
+images of only the row groups holding a match.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from imagestores.stores import _tables as tables
-from imagestores.stores.base import EncodedStore, Images, Reader, batches, byte_batches
+from imagestores.stores.base import Buffers, EncodedStore, Images, Reader, batches, byte_batches
 from imagestores.stores.codecs import Codec
+from imagestores.stores.where import Where
 
 FILE = "images.parquet"
 
@@ -40,6 +44,7 @@ class ParquetTable(EncodedStore):
     """
 
     keeps_metadata = True
+    filters = True
 
     def __init__(
         self,
@@ -67,7 +72,7 @@ class ParquetTable(EncodedStore):
             table_schema,
             compression="none",
             use_dictionary=[tables.LABEL, tables.DTYPE, f"{tables.SHAPE}.list.element"],
-            write_statistics=[tables.LABEL],
+            write_statistics=[tables.LABEL, *table_schema.names[len(tables.COLUMNS) :]],
             write_page_checksum=self.checksums,
         ) as writer:
             for batch in tables.record_batches(self, images, labels, table_schema, self.row_groups(images)):
@@ -108,6 +113,47 @@ class _ParquetReader(Reader):
             wanted = groups[targets]
             rows = table_starts[np.searchsorted(chosen, wanted)] + indices[targets] - self.starts[wanted]
             tables.fill(table, rows, images_out, labels_out, self.codec, targets)
+
+    def _read_where(
+        self, where: Where, buffers: Buffers, labels_out: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, Images]]:
+        """Row groups the statistics allow, their filtered column, then the images of groups that match."""
+        column = tables.column_of(self.file.schema_arrow, where)
+        candidates = self.candidate_groups(column, where.value)
+        if not candidates:
+            return
+        values = self.file.read_row_groups(candidates, columns=[column]).column(column)
+        rows_read = np.concatenate([np.arange(self.starts[g], self.starts[g + 1]) for g in candidates])
+        ids = rows_read[where.matches(values)]
+        groups = np.searchsorted(self.starts, ids, side="right") - 1
+        needed = np.unique(groups)
+        for first in range(0, len(needed), READ_GROUPS):
+            chosen = needed[first : first + READ_GROUPS]
+            inside = np.flatnonzero(np.isin(groups, chosen))
+            table = self.file.read_row_groups(chosen.tolist(), columns=tables.READ_COLUMNS)
+            table_starts = np.concatenate(([0], np.cumsum(np.diff(self.starts)[chosen])[:-1]))
+            for part in batches(len(inside), len(labels_out)):
+                picked = inside[part]
+                wanted = groups[picked]
+                rows = table_starts[np.searchsorted(chosen, wanted)] + ids[picked] - self.starts[wanted]
+                images_out = buffers(ids[picked])
+                tables.fill(table, rows, images_out, labels_out, self.codec)
+                yield ids[picked], images_out
+
+    def candidate_groups(self, column: str, value: object) -> list[int]:
+        """Row groups whose statistics of ``column`` do not rule ``value`` out (all of them without any)."""
+        metadata = self.file.metadata
+        leaf = [metadata.schema.column(i).path for i in range(metadata.num_columns)].index(column)
+        kept = []
+        for group in range(metadata.num_row_groups):
+            statistics = metadata.row_group(group).column(leaf).statistics
+            if statistics is not None and statistics.has_min_max:
+                if not statistics.min <= value <= statistics.max:
+                    continue
+            elif statistics is not None and statistics.null_count == metadata.row_group(group).num_rows:
+                continue
+            kept.append(group)
+        return kept
 
     def close(self) -> None:
         self.file.close()

@@ -3,7 +3,9 @@
 The file ``images.sqlite`` holds ``images(id INTEGER PRIMARY KEY, label, height, width, channels, dtype,
 data)``; ``channels`` is NULL for an image without a channel axis and ``dtype`` the NumPy dtype string
 (``|u1``, ``<u2``), so any SQLite client can rebuild an image from its row. With the ``checksums``
-option a last column ``crc32`` holds the CRC-32 of ``data``, checked on every read.
+option a last column ``crc32`` holds the CRC-32 of ``data``, checked on every read. An index on ``label``
+(``images_label``) lets a filtered read on the label find its rows without reading the others; a filter on
+a metadata column is evaluated by SQLite too, over the table.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pyarrow as pa
 
 from imagestores.stores import _checksums
 from imagestores.stores.base import (
+    Buffers,
     DamagedStore,
     EncodedStore,
     Images,
@@ -28,6 +31,7 @@ from imagestores.stores.base import (
     runs,
 )
 from imagestores.stores.codecs import Codec
+from imagestores.stores.where import Where, no_column
 
 FILE = "images.sqlite"
 
@@ -48,6 +52,11 @@ CREATE = (
     "channels INTEGER, dtype TEXT, data BLOB)"
 )
 SELECT = "SELECT id, label, data FROM images WHERE "
+LABEL_INDEX = "CREATE INDEX images_label ON images (label)"
+"""Built after the rows are in (one sort, faster than keeping it up to date insert by insert)."""
+WHERE = '"{column}" = ? ORDER BY id'
+"""A filtered read's condition; with ``images_label`` SQLite searches the index for a label, in id order."""
+AFFINITY_TYPES = {"INTEGER": pa.int64(), "REAL": pa.float64(), "TEXT": pa.string()}
 COLUMNS = ("id", "label", "height", "width", "channels", "dtype", "data", "crc32")
 CHECKSUM_COLUMN = ", crc32 INTEGER"
 
@@ -60,6 +69,7 @@ class SqliteBlobs(EncodedStore):
     """
 
     keeps_metadata = True
+    filters = True
 
     def __init__(
         self,
@@ -110,6 +120,8 @@ class SqliteBlobs(EncodedStore):
                     rows = [row + tuple(more) for row, more in zip(rows, values, strict=True)]
                 with connection:
                     connection.executemany(insert, rows)
+            with connection:
+                connection.execute(LABEL_INDEX)
         finally:
             connection.close()
 
@@ -210,6 +222,32 @@ class _SqliteReader(Reader):
             else:
                 query = self.select + f"id IN ({', '.join('?' * len(ids))}) ORDER BY id"
                 yield members, self.connection.execute(query, ids.tolist())
+
+    def _read_where(
+        self, where: Where, buffers: Buffers, labels_out: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, Images]]:
+        """One query with the condition, fetched ``len(labels_out)`` rows at a time, in id order."""
+        cursor = self.connection.execute(self.select + self.condition(where), (where.value,))
+        while rows := cursor.fetchmany(len(labels_out)):
+            ids = np.array([row[0] for row in rows], dtype=np.intp)
+            images_out = buffers(ids)
+            for position, (index, label, data, *crc) in enumerate(rows):
+                if crc:
+                    _checksums.check(data, crc[0], f"{self.path}, the row of image {index}")
+                self.codec.decode_into(data, images_out[position])
+                labels_out[position] = label
+            yield ids, images_out
+
+    def condition(self, where: Where) -> str:
+        """The WHERE clause of ``where``, its column checked against the table's (so it names a column)."""
+        declared = {name: kind for _, name, kind, *_ in self.connection.execute("PRAGMA table_info(images)")}
+        column = where.column
+        if not where.on_label and column in COLUMNS:
+            column = f"meta_{column}"
+        if column not in declared:
+            raise no_column(where.column, [name for name in declared if name not in COLUMNS])
+        where.check_type(AFFINITY_TYPES.get(declared[column].upper(), pa.string()))
+        return WHERE.format(column=column)
 
     def close(self) -> None:
         self.connection.close()
