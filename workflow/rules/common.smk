@@ -22,6 +22,20 @@ TWINS = twins(config)
 METHODS = list(SPECS)
 PAPER_METHODS = [name for name in STUDY_METHODS if name in METHODS and config["paper"]]
 CUTOFFS = config["cutoffs"]
+MEASURE_SETTINGS = {
+    key: config[key]
+    for key in (
+        "repeats",
+        "timing",
+        "random_reads",
+        "caches",
+        "drop_caches",
+        "stores",
+        "integrity",
+        "loader",
+    )
+}
+"""What a timing job needs of the config: the measure jobs' and the head-to-head job's."""
 REFERENCE = f"{workflow.basedir}/workflow/reference/realpython-2019-notebook.csv"
 
 

@@ -28,21 +28,30 @@ rule measure:
         bench_slot=1,
     params:
         method=method_spec,
-        settings={
-            key: config[key]
-            for key in (
-                "repeats",
-                "timing",
-                "random_reads",
-                "caches",
-                "drop_caches",
-                "stores",
-                "integrity",
-                "loader",
-            )
-        },
+        settings=MEASURE_SETTINGS,
     script:
         "../scripts/measure.py"
+
+
+rule head_to_head:
+    input:
+        rules.prepare_dataset.output,
+    output:
+        "results/head_to_head.csv",
+    log:
+        "results/logs/head_to_head.log",
+    benchmark:
+        "results/benchmarks/head_to_head.tsv"
+    conda:
+        "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
+    params:
+        methods=list(SPECS.values()),
+        cutoff=max(CUTOFFS),
+        settings=MEASURE_SETTINGS,
+    script:
+        "../scripts/head_to_head.py"
 
 
 rule paper:

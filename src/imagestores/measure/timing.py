@@ -374,10 +374,10 @@ def time_reads(
             evictions: list[str] = []
             evict = partial(cache.evict_and_verify, files, drop_caches) if state == "cold" else None
             loops, samples = sample(partial(timed_read, read, evict, evictions, moved, floor), policy)
-            # A call whose eviction could not be verified marks the case; else how every call was made cold.
-            eviction = next((note for note in evictions if "not verified" in note), "".join(evictions[-1:]))
             results += [
-                Measurement(operation, state, repeat, seconds, len(indices), moved, loops, eviction)
+                Measurement(
+                    operation, state, repeat, seconds, len(indices), moved, loops, case_eviction(evictions)
+                )
                 for repeat, seconds in enumerate(samples)
             ]
     return results
@@ -396,6 +396,12 @@ def timed_read(
     seconds = read()
     check_physical(seconds, moved, floor)
     return seconds
+
+
+def case_eviction(evictions: Sequence[str]) -> str:
+    """The eviction note of a case: a call whose eviction could not be verified marks it; else how every
+    call was made cold (empty for warm reads)."""
+    return next((note for note in evictions if "not verified" in note), "".join(evictions[-1:]))
 
 
 def describe(eviction: cache.Eviction) -> str:
