@@ -31,7 +31,7 @@ def aa_run(tmp_path_factory) -> Path:
     for args in (["--cores", "2"], ["--report", "results/report.html"]):
         command = snakemake_command(config, "--directory", str(workdir), *args)
         result = subprocess.run(
-            command, capture_output=True, text=True, timeout=900, env=os.environ | {"CI": "1"}
+            command, capture_output=True, text=True, timeout=1800, env=os.environ | {"CI": "1"}
         )
         assert result.returncode == 0, result.stderr[-5000:]
     return workdir
