@@ -24,8 +24,8 @@ FASTER = "faster"
 CASE = ["source", "operation", "cache"]
 
 SMALL = {
-    "dataset": {"source": "synthetic", "size": 2000, "seed": 1},
-    "cutoffs": [2000],
+    "dataset": {"source": "synthetic", "size": 1000, "seed": 1},
+    "cutoffs": [1000],
     "methods": ["npy", "lmdb_raw", "hdf5", "sqlite", "chunks_seek", "disk"],
     "aa_twins": ["npy"],
     "caches": ["warm", "cold"],
@@ -33,7 +33,7 @@ SMALL = {
     "integrity": {"trials": 0},
     "loader": {"workers": [0]},
 }
-"""Distinct methods (arrays, key-value, a file per image, shards), one A/A pair, 2,000 synthetic images; no
+"""Distinct methods (arrays, key-value, a file per image, shards), one A/A pair, 1,000 synthetic images; no
 damage test and one DataLoader worker count, which verdicts do not need."""
 
 
