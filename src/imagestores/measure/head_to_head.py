@@ -51,12 +51,15 @@ def interleaved(
 ) -> Samples:
     """Sample every call of ``calls`` in rounds, one sample each per round in a shuffled order.
 
-    Each call is first calibrated alone (``timing.calibrate``: its batch size, and a warm-up). Rounds go
-    on while any method's samples are too few or too spread (``policy``), so every method ends with the
-    same number. ``between_rounds`` runs untimed after the calibration and after every round.
+    Each call is first calibrated alone (``timing.calibrate``: its batch size, and a warm-up), in a
+    shuffled order too, so no method is always the one warmed up last. Rounds go on while any method's
+    samples are too few or too spread (``policy``), so every method ends with the same number.
+    ``between_rounds`` runs untimed after the calibration and after every round.
     """
     names = list(calls)
-    loops = {name: timing.calibrate(calls[name], policy.min_sample_seconds) for name in names}
+    loops = {}
+    for position in rng.permutation(len(names)):
+        loops[names[position]] = timing.calibrate(calls[names[position]], policy.min_sample_seconds)
     samples: dict[str, list[float]] = {name: [] for name in names}
     if between_rounds:
         between_rounds()
@@ -134,8 +137,10 @@ def time_reads(
             )
             for name, method in methods.items()
         }
-        for read in reads.values():
-            read()  # warm-up: verifies the store and, for read_many, brings it into the page cache
+        for position in rng.permutation(len(reads)):
+            list(reads.values())[
+                position
+            ]()  # warm-up: verifies the store; read_many brings it into the cache
         for state in settings["caches"]:
             evictions: dict[str, list[str]] = {name: [] for name in methods}
             calls = {
@@ -287,10 +292,11 @@ def head_to_head_job(
     check_free_space(root, images, len(contenders))
     timing.fresh(root)
     stores = {name: root / name / "store" for name in contenders}
-    for name, method in contenders.items():
-        stores[name].parent.mkdir(parents=True)
-        method.store(stores[name]).write(images, labels)
     rng = np.random.default_rng(timing.SEED)
+    for position in rng.permutation(len(contenders)):  # built in a shuffled order: none always last
+        name = list(contenders)[position]
+        stores[name].parent.mkdir(parents=True)
+        contenders[name].store(stores[name]).write(images, labels)
     log.info("timing %s on %d images, interleaved, %s", ", ".join(contenders), cutoff, policy)
     parts = [time_writes(contenders, images, labels, root, policy, rng)]
     parts.append(time_reads(contenders, stores, images, labels, settings, policy, rng))
