@@ -55,8 +55,9 @@ def compare(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     they ``agree``, or how they disagree (``contradicts``: another method called faster; ``one run``: a tie
     in the other)."""
     fastest = [frame[frame["criterion"] == "fastest"].set_index(CASE) for frame in (first, second)]
-    both = fastest[0][["winner", "verdict", "ci_low"]].join(
-        fastest[1][["winner", "verdict", "ci_low"]], lsuffix="_1", rsuffix="_2", how="outer"
+    columns = ["winner", "verdict", "ci_low"]
+    both = fastest[0][columns].merge(
+        fastest[1][columns], left_index=True, right_index=True, how="outer", suffixes=("_1", "_2")
     )
     both = both[(both["verdict_1"] == FASTER) | (both["verdict_2"] == FASTER)].copy()
     same_winner = both["winner_1"] == both["winner_2"]
