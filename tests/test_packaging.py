@@ -56,6 +56,10 @@ def test_ci_installs_and_tests_exactly_as_the_readme_says():
     # SLURM, for tests/test_slurm.py: installed by CI as the README says.
     assert "bash tests/slurm/cluster.sh install" in readme
     assert "bash tests/slurm/cluster.sh install" in ci.splitlines()
+    # Chromium, for the browser test of the report's first screen: installed by CI as the README says.
+    chromium = "apt-get update && apt-get install -y chromium"
+    assert f"`{chromium}`" in readme
+    assert chromium in ci.splitlines()
 
 
 def test_python_code_is_ruff_clean():

@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 
 from imagestores.measure.floor import SuspectTiming, check_physical
-from imagestores.report.stats import FASTER, UNCLEAR, VerdictRules, aa_check, summarise, winners
+from imagestores.report.stats import (
+    FASTER,
+    UNCLEAR,
+    VerdictRules,
+    aa_check,
+    between_jobs,
+    summarise,
+    winners,
+)
 
 
 def timings(*groups: tuple[str, int, str, str, list[float]], images: int = 10, source: str = "synthetic"):
@@ -232,3 +240,22 @@ def test_intervals_are_the_same_on_every_run():
     )
     first, second = (winners(frame, summarise(frame)) for _ in range(2))
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_between_jobs_reports_the_largest_ratio_of_twins_medians_and_its_case():
+    frame = timings(
+        ("npy", 10, "read_one", "warm", [1.0, 1.0, 1.0]),
+        ("npy_twin", 10, "read_one", "warm", [1.1, 1.1, 1.1]),
+        ("npy", 40, "store_many", "none", [3.0, 3.0, 3.0]),
+        ("npy_twin", 40, "store_many", "none", [1.5, 1.5, 1.5]),
+        ("hdf5", 40, "store_many", "none", [9.0, 9.0, 9.0]),
+    )
+    row = between_jobs(frame, {"npy_twin": "npy", "hdf5_twin": "hdf5"}).iloc[0]
+    assert (row["method"], row["twin"], row["cutoff"], row["operation"]) == (
+        "npy",
+        "npy_twin",
+        40,
+        "store_many",
+    )
+    assert row["ratio"] == pytest.approx(2.0)
+    assert len(between_jobs(frame, {"npy_twin": "npy", "hdf5_twin": "hdf5"})) == 1, "hdf5 has no twin rows"

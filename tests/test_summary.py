@@ -174,3 +174,67 @@ def test_what_to_pick_has_no_epoch_or_filtered_rows_without_their_timings(tmp_pa
     page = summarised_page(tmp_path, ["read_many"])
     assert "training epoch" not in page and "filtered read" not in page
     assert "| fastest | read_many | warm | npy |" in page
+
+
+def timing_rows(cutoff: int, medians: dict[str, float], repeats: int) -> pd.DataFrame:
+    """read_many warm rows of each method: ``repeats`` samples within 1% of its median."""
+    rows = [
+        {
+            "source": "synthetic",
+            "method": method,
+            "cutoff": cutoff,
+            "operation": "read_many",
+            "cache": "warm",
+            "repeat": repeat,
+            "seconds": median * (1 + (repeat - repeats // 2) / 200),
+            "images": cutoff,
+            "bytes": cutoff * 3072,
+            "peak_anon_bytes": 0,
+            "loops": 1,
+        }
+        for method, median in medians.items()
+        for repeat in range(repeats)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_verdicts_and_the_aa_check_come_from_the_head_to_head_timings(tmp_path):
+    """In jobs of their own npy's twin came out 2x apart and hdf5 ahead; head to head, npy wins clearly."""
+    describe_methods(["npy", "hdf5", {"name": "npy_twin", "method": "npy"}], tmp_path / "methods.csv")
+    own_jobs = timing_rows(40, {"npy": 2.0, "npy_twin": 1.0, "hdf5": 1.5}, 7)
+    own_jobs.to_csv(tmp_path / "timings.csv", index=False)
+    timing_rows(40, {"npy": 1.0, "npy_twin": 1.01, "hdf5": 1.5}, 7).to_csv(tmp_path / "h2h.csv", index=False)
+    pd.DataFrame(
+        [
+            {
+                "method": m,
+                "cutoff": 40,
+                "allocated_bytes": 1,
+                "apparent_bytes": 1,
+                "files": 1,
+                "source": "synthetic",
+                "note": "",
+                "integrity": "",
+            }
+            for m in ("npy", "hdf5", "npy_twin")
+        ]
+    ).to_csv(tmp_path / "disk_usage.csv", index=False)
+    (tmp_path / "environment.json").write_text(json.dumps(ENVIRONMENT))
+    outputs = [tmp_path / name for name in ("summary.csv", "winners.csv", "summary.md", "aa_check.csv")]
+    summary.write(
+        tmp_path / "timings.csv",
+        tmp_path / "disk_usage.csv",
+        tmp_path / "environment.json",
+        tmp_path / "methods.csv",
+        *outputs,
+        twins={"npy_twin": "npy"},
+        head_to_head=tmp_path / "h2h.csv",
+    )
+    fastest = pd.read_csv(tmp_path / "winners.csv").iloc[0]
+    assert (fastest["winner"], fastest["runner_up"], fastest["verdict"]) == ("npy", "hdf5", "faster")
+    assert not pd.read_csv(tmp_path / "aa_check.csv")["told_apart"].any()
+    medians = pd.read_csv(tmp_path / "summary.csv").set_index("method")["median_s"]
+    assert medians["npy"] == 2.0, "the tables keep the measure jobs' numbers"
+    page = (tmp_path / "summary.md").read_text()
+    assert "every method timed in one job" in page
+    assert "`npy_twin` and `npy` up to read_many warm at 40 (2.00x)" in page

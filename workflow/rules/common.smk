@@ -24,6 +24,21 @@ TWINS = twins(config)
 METHODS = list(SPECS)
 PAPER_METHODS = [name for name in STUDY_METHODS if name in METHODS and config["paper"]]
 CUTOFFS = config["cutoffs"]
+MEASURE_SETTINGS = {
+    key: config[key]
+    for key in (
+        "repeats",
+        "timing",
+        "random_reads",
+        "caches",
+        "drop_caches",
+        "stores",
+        "integrity",
+        "loader",
+        "filter",
+    )
+}
+"""What a timing job needs of the config: the measure jobs' and the head-to-head job's."""
 REFERENCE = f"{workflow.basedir}/workflow/reference/realpython-2019-notebook.csv"
 
 
@@ -50,25 +65,11 @@ def method_spec(wildcards):
 
 
 def measure_settings(wildcards):
-    """The config a measure job needs; ``loader.timed`` says whether this cutoff times epochs."""
-    settings = {
-        key: config[key]
-        for key in (
-            "repeats",
-            "timing",
-            "random_reads",
-            "caches",
-            "drop_caches",
-            "stores",
-            "integrity",
-            "filter",
-        )
-    }
+    """MEASURE_SETTINGS for one measure job; ``loader.timed`` says whether its cutoff times epochs."""
     timed = int(wildcards.cutoff) in timed_cutoffs(
         CUTOFFS, config["loader"]["min_images"]
     )
-    settings["loader"] = config["loader"] | {"timed": timed}
-    return settings
+    return MEASURE_SETTINGS | {"loader": config["loader"] | {"timed": timed}}
 
 
 def per_store(pattern):

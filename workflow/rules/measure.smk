@@ -33,6 +33,27 @@ rule measure:
         "../scripts/measure.py"
 
 
+rule head_to_head:
+    input:
+        rules.prepare_dataset.output,
+    output:
+        "results/head_to_head.csv",
+    log:
+        "results/logs/head_to_head.log",
+    benchmark:
+        "results/benchmarks/head_to_head.tsv"
+    conda:
+        "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
+    params:
+        methods=list(SPECS.values()),
+        cutoff=max(CUTOFFS),
+        settings=MEASURE_SETTINGS,
+    script:
+        "../scripts/head_to_head.py"
+
+
 rule paper:
     input:
         rules.prepare_dataset.output,

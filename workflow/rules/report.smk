@@ -29,6 +29,7 @@ rule gather_disk_usage:
 rule summarise:
     input:
         timings=rules.gather_timings.output[0],
+        head_to_head=rules.head_to_head.output[0],
         disk_usage=rules.gather_disk_usage.output[0],
         environment=rules.environment.output[0],
         methods=rules.describe_methods.output[0],
@@ -74,7 +75,7 @@ rule gather_paper:
 
 rule plot_overview:
     input:
-        timings=rules.gather_timings.output[0],
+        timings=rules.head_to_head.output[0],
         methods=rules.describe_methods.output[0],
     output:
         report(

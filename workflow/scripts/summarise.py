@@ -8,6 +8,7 @@ from imagestores.report import stats, summary
 logs.to_file(snakemake.log[0])
 summary.write(
     timings=Path(snakemake.input.timings),
+    head_to_head=Path(snakemake.input.head_to_head),
     disk_usage=Path(snakemake.input.disk_usage),
     environment=Path(snakemake.input.environment),
     methods=Path(snakemake.input.methods),

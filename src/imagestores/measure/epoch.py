@@ -164,13 +164,11 @@ def time_epochs(
     for count in workers:
         verified_epoch(method, store_path, images, labels, order, batch_size, count)
         for state in caches:
+            evict = partial(cache.evict_and_verify, files, drop_caches) if state == "cold" else None
             for repeat in range(repeats):
-                eviction = describe(cache.evict_and_verify(files, drop_caches)) if state == "cold" else ""
-                got: list[np.ndarray] = []
-                back_for(moved)
-                first, seconds = run_epoch(store_path, order, batch_size, count, partial(keep_labels, got))
-                check_labels(method, got, labels, order, batch_size)
-                check_physical(seconds, moved, floor)
+                first, seconds, eviction = timed_epoch(
+                    method, store_path, labels, order, batch_size, count, evict, moved, floor
+                )
                 results += [
                     Measurement(
                         operation(count), state, repeat, seconds, len(order), moved, eviction=eviction
@@ -186,6 +184,28 @@ def time_epochs(
                     ),
                 ]
     return results
+
+
+def timed_epoch(
+    method: Method,
+    store_path: Path,
+    labels: np.ndarray,
+    order: np.ndarray,
+    batch_size: int,
+    workers: int,
+    evict: Callable[[], cache.Eviction] | None,
+    moved: int,
+    floor: float,
+) -> tuple[float, float, str]:
+    """One timed epoch, after evicting the store when ``evict`` is given: seconds to the first batch and
+    to the end, and how the store was made cold (empty for a warm one). Its labels are checked after."""
+    eviction = describe(evict()) if evict is not None else ""
+    got: list[np.ndarray] = []
+    back_for(moved)
+    first, seconds = run_epoch(store_path, order, batch_size, workers, partial(keep_labels, got))
+    check_labels(method, got, labels, order, batch_size)
+    check_physical(seconds, moved, floor)
+    return first, seconds, eviction
 
 
 def timed_cutoffs(cutoffs: Sequence[int], min_images: int) -> list[int]:

@@ -66,13 +66,24 @@ def write_table(
 ) -> None:
     """One row per timed repeat, with what was stored, the operation's peak memory (``peaks``, empty when
     not measured), the data source and the host it ran on."""
+    timing_frame(rows, method, cutoff, source, peaks).to_csv(out, index=False)
+
+
+def timing_frame(
+    rows: list[timing.Measurement],
+    method: str,
+    cutoff: int,
+    source: str,
+    peaks: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """The rows of ``write_table`` as a frame of ``TIMING_COLUMNS``."""
     frame = pd.DataFrame([asdict(row) for row in rows], columns=MEASUREMENT_COLUMNS)
     frame.insert(0, "method", method)
     frame.insert(1, "cutoff", cutoff)
     frame["peak_anon_bytes"] = frame["operation"].map(peaks or {}).astype("Int64")
     frame["source"] = source
     frame["host"] = socket.gethostname()
-    frame[TIMING_COLUMNS].to_csv(out, index=False)
+    return frame[TIMING_COLUMNS]
 
 
 def disk_usage(store: Path) -> dict[str, int]:
@@ -110,13 +121,18 @@ def store_root(configured: str) -> Path:
     return Path(expanded)
 
 
+def store_bound(images: Images) -> int:
+    """Most bytes one store of ``images`` takes: the raw pixels plus a 4 KiB block per image."""
+    return int(image_sizes(images).sum()) + 4096 * len(images)
+
+
 def check_free_space(root: Path, images: Images, repeats: int) -> None:
     """Refuse to start when ``root`` cannot hold the repeats of a store, naming what is needed.
 
     Every timed repeat keeps its store until all are timed, so ``repeats`` + 2 stores (with the memory run)
-    exist at once; each is bounded by the raw pixels plus a 4 KiB block per image (a file per image).
+    exist at once; each is bounded by ``store_bound`` (a file per image).
     """
-    needed = (repeats + 2) * (int(image_sizes(images).sum()) + 4096 * len(images))
+    needed = (repeats + 2) * store_bound(images)
     root.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(root).free
     if needed > free:

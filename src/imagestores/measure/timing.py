@@ -301,6 +301,19 @@ FILTERED = "read_filtered"
 """Every image a filter (``stores.where.Where``) matches, found and read by the store (``read_filtered``)."""
 
 OPERATIONS = (*write_cases(1), *read_cases(1, 1), FILTERED)
+
+
+def timed_read_cases(
+    images: Images, labels: np.ndarray, random_reads: int, where: Where | None
+) -> dict[str, np.ndarray]:
+    """The read cases a job times and the ids each reads: ``read_cases``, and ``read_filtered`` with
+    ``where`` (the ids it matches)."""
+    cases = read_cases(len(images), random_reads)
+    if where is not None:
+        cases[FILTERED] = where.select(labels, metadata_of(images))
+    return cases
+
+
 """Every measured operation, in the order they run."""
 
 
@@ -447,14 +460,10 @@ def time_reads(
     physically impossible and fails with SuspectTiming.
     """
     policy = as_policy(repeats)
-    count = len(images)
     floor = physical_floor_bandwidth() if floor_bandwidth is None else floor_bandwidth
     files = cache.store_files(store_path)
     results = []
-    cases = read_cases(count, random_reads)
-    if where is not None:
-        cases[FILTERED] = where.select(labels, metadata_of(images))
-    for operation, indices in cases.items():
+    for operation, indices in timed_read_cases(images, labels, random_reads, where).items():
         read = operation_run(method, operation, images, labels, store_path, random_reads, where)
         read()  # warm-up: verifies the whole store and, for read_many, brings it into the page cache
         moved = image_bytes(images, indices)
@@ -462,10 +471,10 @@ def time_reads(
             evictions: list[str] = []
             evict = partial(cache.evict_and_verify, files, drop_caches) if state == "cold" else None
             loops, samples = sample(partial(timed_read, read, evict, evictions, moved, floor), policy)
-            # A call whose eviction could not be verified marks the case; else how every call was made cold.
-            eviction = next((note for note in evictions if "not verified" in note), "".join(evictions[-1:]))
             results += [
-                Measurement(operation, state, repeat, seconds, len(indices), moved, loops, eviction)
+                Measurement(
+                    operation, state, repeat, seconds, len(indices), moved, loops, case_eviction(evictions)
+                )
                 for repeat, seconds in enumerate(samples)
             ]
     return results
@@ -488,6 +497,12 @@ def timed_read(
     seconds = read()
     check_physical(seconds, moved, floor)
     return seconds
+
+
+def case_eviction(evictions: Sequence[str]) -> str:
+    """The eviction note of a case: a call whose eviction could not be verified marks it; else how every
+    call was made cold (empty for warm reads)."""
+    return next((note for note in evictions if "not verified" in note), "".join(evictions[-1:]))
 
 
 def describe(eviction: cache.Eviction) -> str:

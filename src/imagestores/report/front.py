@@ -2,7 +2,8 @@
 
 Snakemake's report shows the workflow description first; ``workflow/report/workflow.rst`` includes the
 reStructuredText written here, which embeds the figure (the report is one self-contained file) and the
-table as HTML.
+table as HTML, with the style that keeps both in the first screen (``FIRST_SCREEN_STYLE``; checked in a
+browser by tests/test_report_page.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from imagestores.report.summary import lossy_methods, read_methods, winners_rows
+
+FIRST_SCREEN_STYLE = ":has(#front-page) {align-items: flex-start; max-width: none}"
+"""Snakemake's report centres the page vertically, so a page taller than the window loses its top (the
+overview) above the window where no scrolling reaches, and narrows it to a column: the front page's
+ancestors are told to start at the top and take the width. Ancestors only, whatever their classes."""
 
 
 def write(overview_png: Path, winners: Path, methods: Path, out: Path) -> None:
@@ -25,6 +31,7 @@ def write(overview_png: Path, winners: Path, methods: Path, out: Path) -> None:
         index=False, border=0, classes="what-to-pick", escape=True
     )
     html = (
+        f"<style>{FIRST_SCREEN_STYLE}</style>"
         '<div id="front-page">'
         '<img id="overview" alt="overview: median time of every method and operation at the largest '
         f'store size" style="max-width:100%;max-height:55vh" src="data:image/png;base64,{picture}">'

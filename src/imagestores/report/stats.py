@@ -156,6 +156,35 @@ def aa_check(timings: pd.DataFrame, twins: Mapping[str, str], rules: VerdictRule
     return pd.DataFrame(rows, columns=AA_COLUMNS).sort_values(AA_COLUMNS[:6], ignore_index=True)
 
 
+def between_jobs(timings: pd.DataFrame, twins: Mapping[str, str]) -> pd.DataFrame:
+    """Per A/A pair measured in jobs of their own: the largest ratio of the twins' medians, and its case.
+
+    Not a verdict: how far identical code measured at different times differs, which repeats inside one
+    job cannot show (the reason verdicts are made from the head-to-head job).
+    """
+    medians = timings.groupby(KEYS)["seconds"].median().unstack("method")
+    rows = []
+    for twin, method in twins.items():
+        if {method, twin} - set(medians.columns):
+            continue
+        pair = medians[[method, twin]].dropna()
+        if pair.empty:
+            continue
+        ratio = pair.max(axis=1) / pair.min(axis=1)
+        _, cutoff, operation, cache = ratio.idxmax()
+        rows.append(
+            {
+                "method": method,
+                "twin": twin,
+                "ratio": float(ratio.max()),
+                "cutoff": cutoff,
+                "operation": operation,
+                "cache": cache,
+            }
+        )
+    return pd.DataFrame(rows, columns=["method", "twin", "ratio", "cutoff", "operation", "cache"])
+
+
 def summarise(timings: pd.DataFrame) -> pd.DataFrame:
     """Median, extremes, quartiles and coefficient of variation of each operation's repeats, and its rates.
 

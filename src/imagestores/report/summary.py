@@ -192,6 +192,21 @@ def aa_lines(aa: pd.DataFrame) -> list[str]:
     return lines
 
 
+def between_lines(between: pd.DataFrame | None) -> list[str]:
+    """How far twins in jobs of their own differed (``stats.between_jobs``): why verdicts are head to head."""
+    if between is None or between.empty:
+        return []
+    pairs = "; ".join(
+        f"`{row['twin']}` and `{row['method']}` up to {_case(row)}" for _, row in between.iterrows()
+    )
+    return [
+        "In jobs of their own, run at different times (the numbers of the tables and figures below), the "
+        f"twins' medians differed: {pairs}. Repeats inside one job cannot see that, so no verdict is made "
+        "from them.",
+        "",
+    ]
+
+
 def _case(row: pd.Series) -> str:
     return f"{row['operation']} {row['cache']} at {row['cutoff']:,} ({row['ratio']:.2f}x)".replace(
         " none", ""
@@ -273,7 +288,11 @@ def markdown(
     aa: pd.DataFrame,
     rules: stats.VerdictRules,
     dataset: dict | None = None,
+    between: pd.DataFrame | None = None,
+    head_to_head: bool = False,
 ) -> str:
+    """The Markdown page; ``head_to_head`` says the verdicts come from the interleaved job, ``between``
+    (``stats.between_jobs``) how far twins measured in jobs of their own differed."""
     cutoff = int(summary["cutoff"].max())
     sources = ", ".join(sorted(summary["source"].unique()))
     repeats = int(summary["repeats"].min())
@@ -283,7 +302,14 @@ def markdown(
         "",
         "## What to pick",
         "",
-        f"At {cutoff:,} images. Margin: the runner-up's median over the winner's, with its "
+        f"At {cutoff:,} images"
+        + (
+            ", every method timed in one job, one sample of each in turn in a shuffled order, so that "
+            "what differs between jobs run at different times cannot pick a winner"
+            if head_to_head
+            else ""
+        )
+        + ". Margin: the runner-up's median over the winner's, with its "
         f"{rules.confidence:.0%} bootstrap interval over the repeats. Faster: at least {rules.min_repeats} "
         f"repeats each, neither spreading beyond {rules.max_cv:.0%} (std / mean), the interval above "
         f"{rules.min_ratio:g}x and above what A/A twins of the same case differed by; otherwise a tie, "
@@ -293,11 +319,13 @@ def markdown(
         "",
         "## A/A check",
         "",
-        "Twins run the same code under two names in jobs of their own; every case of every cutoff is judged "
-        "by the rules above. Twins told apart mean the rules trust noise: that case's verdict is a tie.",
+        "Twins run the same code under two names, timed like any two methods where the verdicts are "
+        "made; every case is judged by the rules above. Twins told apart mean the rules trust noise: that "
+        "case's verdict is a tie.",
         "",
         *aa_lines(aa),
         "",
+        *between_lines(between),
         "## Every method",
         "",
         f"Median seconds of {repeats} or more repeats, interquartile range in brackets. Writes are not "
@@ -342,11 +370,14 @@ def write(
     rules: stats.VerdictRules = stats.DEFAULT_RULES,
     twins: Mapping[str, str] | None = None,
     dataset: Path | None = None,
+    head_to_head: Path | None = None,
 ) -> None:
     """Summarise the gathered timings: statistics, winners with verdicts, the A/A check, the Markdown page.
 
     ``summary.csv`` gains ``loops`` (calls per timed sample) and ``warning`` (pyperf's: spread above
-    ``rules.max_cv``).
+    ``rules.max_cv``). The fastest methods, their verdicts and the A/A check come from the
+    ``head_to_head`` timings (every method in one job, interleaved: imagestores.measure.head_to_head)
+    when given, else from ``timings``.
     """
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
     summary = stats.summarise(frame)
@@ -356,12 +387,27 @@ def write(
         summary["cv"].gt(rules.max_cv).map({True: f"spread above {rules.max_cv:.0%}", False: ""})
     )
     usage = pd.read_csv(disk_usage, keep_default_na=False, na_values=[""])
-    picked = stats.winners(frame, summary, usage, rules, twins)
-    aa = stats.aa_check(frame, twins or {}, rules)
+    judged = frame
+    if head_to_head is not None:
+        judged = pd.read_csv(head_to_head, keep_default_na=False, na_values=[""])
+    picked = stats.winners(judged, stats.summarise(judged), usage, rules, twins)
+    aa = stats.aa_check(judged, twins or {}, rules)
+    apart_in_jobs = stats.between_jobs(frame, twins or {})
     summary.to_csv(summary_out, index=False)
     picked.to_csv(winners_out, index=False)
     aa.to_csv(aa_out, index=False)
     record = json.loads(Path(environment).read_text())
     data = json.loads(Path(dataset).read_text()) if dataset else None
-    page = markdown(summary, picked, usage, record, read_methods(methods), aa, rules, data)
+    page = markdown(
+        summary,
+        picked,
+        usage,
+        record,
+        read_methods(methods),
+        aa,
+        rules,
+        data,
+        apart_in_jobs,
+        head_to_head is not None,
+    )
     Path(markdown_out).write_text(page)

@@ -1,0 +1,312 @@
+"""Head to head: every method's store of the largest size timed in one job, the repeats interleaved.
+
+Each method's own measure job runs at its own time, and the machine changes between jobs: the page cache
+grows, fresh memory is first touched, other work comes and goes. A/A twins (one method under two names)
+measured in jobs of their own came out 1.2-2.4x apart while the repeats inside each job agreed within 10%:
+repeats inside one job cannot see what differs between jobs, so a verdict made from them trusts noise.
+
+Here every case takes its samples in rounds: each round times one sample of every method, in a seeded
+shuffled order (A B C, C A B, ...), so drift and passing load fall on all methods alike, and what still
+differs is the methods. Rounds go on until every method has its repeats and steady spread (or the bound),
+so all methods of a case get the same number of samples. The verdicts, the A/A check and the overview
+figure are made from this job's timings; the per-method jobs give every size, peak memory, disk usage and
+integrity. Every read is verified as in the measure jobs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imagestores.data.prepared import load_prepared
+from imagestores.loading import epoch_order
+from imagestores.measure import cache, epoch, jobs, timing
+from imagestores.measure.floor import physical_floor_bandwidth
+from imagestores.measure.timing import Measurement, Repeats
+from imagestores.stores import Method, MethodSpec, UnsupportedInput, resolve
+from imagestores.stores.base import Images
+
+log = logging.getLogger(__name__)
+
+STORES_DIR = "head_to_head"
+"""Under ``stores.root``: this job's stores, removed when it ends (the measure jobs keep their own)."""
+
+Samples = dict[str, tuple[int, list[float]]]
+"""Per method: calls per sample, and the samples (seconds per call)."""
+
+
+def interleaved(
+    calls: Mapping[str, Callable[[], float]],
+    policy: Repeats,
+    rng: np.random.Generator,
+    between_rounds: Callable[[], None] | None = None,
+) -> Samples:
+    """Sample every call of ``calls`` in rounds, one sample each per round in a shuffled order.
+
+    Each call is first calibrated alone (``timing.calibrate``: its batch size, and a warm-up), in a
+    shuffled order too, so no method is always the one warmed up last. Rounds go on while any method's
+    samples are too few or too spread (``policy``), so every method ends with the same number.
+    ``between_rounds`` runs untimed after the calibration and after every round.
+    """
+    names = list(calls)
+    loops = {}
+    for position in rng.permutation(len(names)):
+        loops[names[position]] = timing.calibrate(calls[names[position]], policy.min_sample_seconds)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    if between_rounds:
+        between_rounds()
+    while any(policy.unsteady(values) for values in samples.values()):
+        for position in rng.permutation(len(names)):
+            name = names[position]
+            samples[name].append(sum(calls[name]() for _ in range(loops[name])) / loops[name])
+        if between_rounds:
+            between_rounds()
+    return {name: (loops[name], samples[name]) for name in names}
+
+
+def numbered(folder: Path) -> Iterator[Path]:
+    """``folder/0``, ``folder/1``, ...: where the successive timed writes of one method go."""
+    return (folder / str(call) for call in itertools.count())
+
+
+def remove_written(written: Mapping[str, list[Path]]) -> None:
+    """Remove every store the timed writes left, so a round's stores never pile up on disk."""
+    for paths in written.values():
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True)
+        paths.clear()
+
+
+def time_writes(
+    methods: Mapping[str, Method],
+    images: Images,
+    labels: np.ndarray,
+    root: Path,
+    policy: Repeats,
+    rng: np.random.Generator,
+) -> dict[str, list[Measurement]]:
+    """``store_many`` and ``store_one`` of every method, interleaved; each write makes a new store."""
+    rows: dict[str, list[Measurement]] = {name: [] for name in methods}
+    for operation, chosen in timing.write_cases(len(images)).items():
+        subset, subset_labels = images[chosen], labels[chosen]
+        moved = timing.image_bytes(images, range(chosen.start, chosen.stop))
+        written: dict[str, list[Path]] = {name: [] for name in methods}
+        calls = {}
+        for name, method in methods.items():
+            scratch = timing.fresh(root / name / operation)
+            scratch.mkdir(parents=True)
+            method.store(scratch / "warmup").write(subset[:1], subset_labels[:1])
+            paths = numbered(scratch)
+            calls[name] = partial(
+                timing.timed_write, method, paths, written[name], subset, subset_labels, moved
+            )
+        samples = interleaved(calls, policy, rng, partial(remove_written, written))
+        for name, (loops, seconds) in samples.items():
+            rows[name] += [
+                Measurement(operation, "none", repeat, value, len(subset), moved, loops)
+                for repeat, value in enumerate(seconds)
+            ]
+            shutil.rmtree(root / name / operation)
+    return rows
+
+
+def time_reads(
+    methods: Mapping[str, Method],
+    stores: Mapping[str, Path],
+    images: Images,
+    labels: np.ndarray,
+    settings: Mapping[str, Any],
+    policy: Repeats,
+    rng: np.random.Generator,
+) -> dict[str, list[Measurement]]:
+    """Every read case of every method from each page-cache state, interleaved, verified."""
+    floor = physical_floor_bandwidth()
+    files = {name: cache.store_files(stores[name]) for name in methods}
+    rows: dict[str, list[Measurement]] = {name: [] for name in methods}
+    where = jobs.filter_of(settings)
+    cases = timing.timed_read_cases(images, labels, settings["random_reads"], where)
+    for operation, indices in cases.items():
+        moved = timing.image_bytes(images, indices)
+        reads = {
+            name: timing.operation_run(
+                method, operation, images, labels, stores[name], settings["random_reads"], where
+            )
+            for name, method in methods.items()
+        }
+        for position in rng.permutation(len(reads)):  # warm-ups: each verifies its store
+            list(reads.values())[position]()
+        for state in settings["caches"]:
+            evictions: dict[str, list[str]] = {name: [] for name in methods}
+            calls = {
+                name: partial(
+                    timing.timed_read,
+                    reads[name],
+                    partial(cache.evict_and_verify, files[name], settings["drop_caches"])
+                    if state == "cold"
+                    else None,
+                    evictions[name],
+                    moved,
+                    floor,
+                )
+                for name in methods
+            }
+            for name, (loops, seconds) in interleaved(calls, policy, rng).items():
+                eviction = timing.case_eviction(evictions[name])
+                rows[name] += [
+                    Measurement(operation, state, repeat, value, len(indices), moved, loops, eviction)
+                    for repeat, value in enumerate(seconds)
+                ]
+    return rows
+
+
+def epoch_sample(
+    timed: Callable[[], tuple[float, float, str]], firsts: list[float], evictions: list[str]
+) -> float:
+    """One timed epoch (``epoch.timed_epoch``): its seconds; the first batch's and the eviction noted."""
+    first, seconds, eviction = timed()
+    firsts.append(first)
+    evictions.append(eviction)
+    return seconds
+
+
+def time_epochs(
+    methods: Mapping[str, Method],
+    stores: Mapping[str, Path],
+    images: Images,
+    labels: np.ndarray,
+    settings: Mapping[str, Any],
+    rng: np.random.Generator,
+) -> dict[str, list[Measurement]]:
+    """The epoch of every method with each worker count and page-cache state, interleaved.
+
+    As in the measure jobs, epochs take ``repeats`` samples of one epoch each after a verified epoch.
+    """
+    rows: dict[str, list[Measurement]] = {name: [] for name in methods}
+    if reason := epoch.unavailable():
+        log.warning("epoch operation skipped: %s", reason)
+        return rows
+    floor = physical_floor_bandwidth()
+    batch_size = settings["loader"]["batch_size"]
+    order = epoch_order(len(images), timing.SEED)
+    moved = timing.image_bytes(images, order)
+    first_ids = epoch.batch_ids(order, batch_size, 0)
+    first_moved = timing.image_bytes(images, first_ids)
+    files = {name: cache.store_files(stores[name]) for name in methods}
+    policy = Repeats(settings["repeats"])
+    for workers in settings["loader"]["workers"]:
+        for name, method in methods.items():
+            epoch.verified_epoch(method, stores[name], images, labels, order, batch_size, workers)
+        for state in settings["caches"]:
+            firsts: dict[str, list[float]] = {name: [] for name in methods}
+            evictions: dict[str, list[str]] = {name: [] for name in methods}
+            calls = {}
+            for name, method in methods.items():
+                evict = (
+                    partial(cache.evict_and_verify, files[name], settings["drop_caches"])
+                    if state == "cold"
+                    else None
+                )
+                timed = partial(
+                    epoch.timed_epoch,
+                    method,
+                    stores[name],
+                    labels,
+                    order,
+                    batch_size,
+                    workers,
+                    evict,
+                    moved,
+                    floor,
+                )
+                calls[name] = partial(epoch_sample, timed, firsts[name], evictions[name])
+            for name, (_, seconds) in interleaved(calls, policy, rng).items():
+                eviction = timing.case_eviction(evictions[name])
+                # The calibration's epoch comes first: the samples' first batches are the last ones.
+                first_seconds = firsts[name][-len(seconds) :]
+                for repeat, (value, first) in enumerate(zip(seconds, first_seconds, strict=True)):
+                    rows[name] += [
+                        Measurement(
+                            epoch.operation(workers),
+                            state,
+                            repeat,
+                            value,
+                            len(order),
+                            moved,
+                            eviction=eviction,
+                        ),
+                        Measurement(
+                            epoch.first_batch_operation(workers),
+                            state,
+                            repeat,
+                            first,
+                            len(first_ids),
+                            first_moved,
+                            eviction=eviction,
+                        ),
+                    ]
+    return rows
+
+
+def check_free_space(root: Path, images: Images, methods: int) -> None:
+    """Refuse to start when ``root`` cannot hold two stores per method (the one read, one round's write)."""
+    needed = 2 * methods * jobs.store_bound(images)
+    root.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(root).free
+    if needed > free:
+        raise OSError(
+            f"{root} has {free / 2**30:.1f} GiB free, but comparing {methods} methods head to head on "
+            f"{len(images):,} images may need up to {needed / 2**30:.1f} GiB; free space, or set "
+            "`stores.root` to a larger file system"
+        )
+
+
+def head_to_head_job(
+    methods: Sequence[MethodSpec], data_dir: Path, cutoff: int, settings: Mapping[str, Any], out: Path
+) -> None:
+    """Time every method of ``methods`` (A/A twins included) on ``cutoff`` images in this one job,
+    interleaved (see the module), and write their rows to ``out`` in the columns of ``timings.csv``.
+
+    ``settings`` are the measure jobs' (``jobs.measure_job``). A method that cannot hold the data is left
+    out, as its measure job says. Each method's store is built once, untimed, under ``stores.root``/
+    ``head_to_head`` and removed at the end.
+    """
+    data = load_prepared(data_dir, cutoff)
+    images, labels = data.images, data.labels
+    root = jobs.store_root(settings["stores"]["root"]) / STORES_DIR
+    contenders: dict[str, Method] = {}
+    for spec in methods:
+        method = resolve(spec)
+        try:
+            method.store(root / method.name).check(images)
+        except UnsupportedInput as reason:
+            log.warning("%s cannot hold this data, left out: %s", method.name, reason)
+            continue
+        contenders[method.name] = method
+    policy = Repeats(settings["repeats"], **settings.get("timing", {}))
+    check_free_space(root, images, len(contenders))
+    timing.fresh(root)
+    stores = {name: root / name / "store" for name in contenders}
+    rng = np.random.default_rng(timing.SEED)
+    for position in rng.permutation(len(contenders)):  # built in a shuffled order: none always last
+        name = list(contenders)[position]
+        stores[name].parent.mkdir(parents=True)
+        contenders[name].store(stores[name]).write(images, labels)
+    log.info("timing %s on %d images, interleaved, %s", ", ".join(contenders), cutoff, policy)
+    parts = [time_writes(contenders, images, labels, root, policy, rng)]
+    parts.append(time_reads(contenders, stores, images, labels, settings, policy, rng))
+    parts.append(time_epochs(contenders, stores, images, labels, settings, rng))
+    shutil.rmtree(root)
+    frames = [
+        jobs.timing_frame([row for part in parts for row in part[name]], name, cutoff, data.source)
+        for name in contenders
+    ]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=jobs.TIMING_COLUMNS)
+    table.to_csv(out, index=False)
