@@ -12,6 +12,8 @@ Parametrised over the registry and, for stores of encoded bytes, every encoding.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -292,14 +294,24 @@ def test_a_write_killed_at_any_point_leaves_no_store_and_a_rerun_is_whole(name, 
         path = tmp_path / f"at-{fraction}"
         killed = write_in_child(name, path, kill_at=max(1, int(renamed_at * fraction)))
         assert killed.returncode == -signal.SIGKILL, killed.stderr
-        assert not path.exists(), "a killed write must not leave a store at its final path"
+        if path.exists():
+            # A writer with threads of its own (LitData's) counts other events from run to run, so the
+            # last kill can land just after the rename: then the store at the path must be whole.
+            assert fraction == 1, "a killed write must not leave a store at its final path"
+            assert_reads_back(name, path, expected)
+            continue
         with pytest.raises(FileNotFoundError, match="no store at"):
             resolve(name).store(path).open()
         rerun = write_in_child(name, path)
         assert rerun.returncode == 0, rerun.stderr
         assert not resolve(name).store(path).writing_path.exists()
-        got = np.zeros((40, 32, 32, 3), np.uint8), np.zeros(40, np.int64)
-        with resolve(name).store(path).open() as reader:
-            reader.read_into(np.arange(40), *got)
-        np.testing.assert_array_equal(got[0], expected[0])
-        np.testing.assert_array_equal(got[1], expected[1])
+        assert_reads_back(name, path, expected)
+
+
+def assert_reads_back(name: str, path: Path, expected: tuple[np.ndarray, np.ndarray]) -> None:
+    """The store of ``name`` at ``path`` holds exactly ``expected`` (images, labels)."""
+    got = np.zeros((40, 32, 32, 3), np.uint8), np.zeros(40, np.int64)
+    with resolve(name).store(path).open() as reader:
+        reader.read_into(np.arange(40), *got)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])

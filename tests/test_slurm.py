@@ -133,7 +133,7 @@ def test_every_timing_job_ran_through_the_scheduler_on_a_whole_node(cluster, slu
         text = log.read_text()
         assert "rule measure:" in text, text[-2000:]
         assert f"wildcards: method={method}, cutoff={cutoff}" in text, text[-2000:]
-    ids = {*measure.values(), *paper.values()}
+    ids = {*measure.values(), *paper.values(), *slurm_jobs(workdir, "head_to_head").values()}
     records = {row["JobID"]: row for row in sacct(cluster, "-j", ",".join(sorted(ids)))}
     assert set(records) == ids, "sacct lists every submitted job"
     for row in records.values():

@@ -189,7 +189,7 @@ def test_a_new_cutoff_runs_only_its_jobs(tiny_run):
     planned = {line.split()[1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith("rule ")}
     aggregation = {"gather_timings", "gather_disk_usage", "gather_paper", "summarise", "environment", "all"}
     # The overview is drawn from the head-to-head job at the largest cutoff, which a smaller one leaves be.
-    plots = {"plot_operation", "plot_timings", "plot_disk_usage", "front_page"}
+    plots = {"plot_operation", "plot_timings", "plot_disk_usage", "plot_epoch", "front_page"}
     assert planned == {"measure", "paper"} | plots | aggregation
     result = snakemake(tiny_run, config, "--cores", "2")
     assert result.returncode == 0, result.stderr[-5000:]
