@@ -30,9 +30,6 @@ from imagestores.stores.where import Where
 READ_BATCH = 4096
 """Images read per call while reading a whole store: bounds the output buffer whatever N is."""
 
-WARMUP_WRITE_IMAGES = 100
-"""The warm-up write stores this many images: enough to import, open and allocate, cheap at any N."""
-
 SEED = 2019
 """Fixes which images the single-image and random cases use, so every method reads the same ones."""
 
@@ -85,7 +82,8 @@ def coefficient_of_variation(samples: Sequence[float]) -> float:
 def calibrate(call: Callable[[], float], min_sample_seconds: float) -> int:
     """Calls per sample, found as timeit's autorange does: double the batch until it lasts long enough.
 
-    The calibration batches are not kept: they are extra warm-ups.
+    The calibration batches are not kept: they are the case's warm-up (at least one whole call, untimed),
+    so no case needs another.
     """
     loops = 1
     while loops < MAX_LOOPS and sum(call() for _ in range(loops)) < min_sample_seconds:
@@ -228,8 +226,6 @@ def time_writes(
     policy = as_policy(repeats)
     fresh(scratch).mkdir(parents=True)
     count = len(images)
-    warmup = min(count, WARMUP_WRITE_IMAGES)
-    method.store(scratch / "warmup-many").write(images[:warmup], labels[:warmup])
     results = []
     written: list[Path] = []
     for operation, chosen in write_cases(count).items():
@@ -449,15 +445,16 @@ def time_reads(
     floor_bandwidth: float | None = None,
     where: Where | None = None,
 ) -> list[Measurement]:
-    """Time every read case from each page-cache state in ``caches``, after an untimed warm-up.
+    """Time every read case from each page-cache state in ``caches``, after an untimed warm-up (the
+    calibration's first call, which verifies what it reads).
 
-    ``read_many`` reads all images in order (its warm-up verifies the whole store and brings it into the
-    page cache); ``read_one`` opens the store, reads one image and closes it; ``read_random`` reads
-    ``random_reads`` images at shuffled positions in one call; with ``where``, ``read_filtered`` opens
-    the store and reads every image it matches, found by the store. A cold repeat first evicts every file of
-    the store and checks the eviction (every call of a batched sample: each call reads a cold store). A
-    read faster than ``floor_bandwidth`` bytes/s (by default, ``physical_floor_bandwidth()``) is
-    physically impossible and fails with SuspectTiming.
+    ``read_many`` reads all images in order (its warm warm-up brings the store into the page cache);
+    ``read_one`` opens the store, reads one image and closes it; ``read_random`` reads ``random_reads``
+    images at shuffled positions in one call; with ``where``, ``read_filtered`` opens the store and reads
+    every image it matches, found by the store. A cold repeat first evicts every file of the store and
+    checks the eviction (every call of a batched sample: each call reads a cold store). A read faster than
+    ``floor_bandwidth`` bytes/s (by default, ``physical_floor_bandwidth()``) is physically impossible and
+    fails with SuspectTiming.
     """
     policy = as_policy(repeats)
     floor = physical_floor_bandwidth() if floor_bandwidth is None else floor_bandwidth
@@ -465,7 +462,6 @@ def time_reads(
     results = []
     for operation, indices in timed_read_cases(images, labels, random_reads, where).items():
         read = operation_run(method, operation, images, labels, store_path, random_reads, where)
-        read()  # warm-up: verifies the whole store and, for read_many, brings it into the page cache
         moved = image_bytes(images, indices)
         for state in caches:
             evictions: list[str] = []
