@@ -169,21 +169,31 @@ def time_epochs(
                 first, seconds, eviction = timed_epoch(
                     method, store_path, labels, order, batch_size, count, evict, moved, floor
                 )
-                results += [
-                    Measurement(
-                        operation(count), state, repeat, seconds, len(order), moved, eviction=eviction
-                    ),
-                    Measurement(
-                        first_batch_operation(count),
-                        state,
-                        repeat,
-                        first,
-                        len(first_ids),
-                        first_moved,
-                        eviction=eviction,
-                    ),
-                ]
+                results += epoch_rows(
+                    count,
+                    state,
+                    repeat,
+                    (seconds, len(order), moved),
+                    (first, len(first_ids), first_moved),
+                    eviction,
+                )
     return results
+
+
+def epoch_rows(
+    workers: int,
+    state: str,
+    repeat: int,
+    epoch: tuple[float, int, int],
+    first_batch: tuple[float, int, int],
+    eviction: str,
+) -> list[Measurement]:
+    """The two rows of one timed epoch: ``epoch_w{workers}`` and ``first_batch_w{workers}``, each from its
+    (seconds, images, bytes)."""
+    return [
+        Measurement(operation(workers), state, repeat, *epoch, eviction=eviction),
+        Measurement(first_batch_operation(workers), state, repeat, *first_batch, eviction=eviction),
+    ]
 
 
 def timed_epoch(

@@ -232,40 +232,21 @@ def time_epochs(
                 # The calibration's epoch comes first: the samples' first batches are the last ones.
                 first_seconds = firsts[name][-len(seconds) :]
                 for repeat, (value, first) in enumerate(zip(seconds, first_seconds, strict=True)):
-                    rows[name] += [
-                        Measurement(
-                            epoch.operation(workers),
-                            state,
-                            repeat,
-                            value,
-                            len(order),
-                            moved,
-                            eviction=eviction,
-                        ),
-                        Measurement(
-                            epoch.first_batch_operation(workers),
-                            state,
-                            repeat,
-                            first,
-                            len(first_ids),
-                            first_moved,
-                            eviction=eviction,
-                        ),
-                    ]
+                    rows[name] += epoch.epoch_rows(
+                        workers,
+                        state,
+                        repeat,
+                        (value, len(order), moved),
+                        (first, len(first_ids), first_moved),
+                        eviction,
+                    )
     return rows
 
 
 def check_free_space(root: Path, images: Images, methods: int) -> None:
     """Refuse to start when ``root`` cannot hold two stores per method (the one read, one round's write)."""
-    needed = 2 * methods * jobs.store_bound(images)
-    root.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(root).free
-    if needed > free:
-        raise OSError(
-            f"{root} has {free / 2**30:.1f} GiB free, but comparing {methods} methods head to head on "
-            f"{len(images):,} images may need up to {needed / 2**30:.1f} GiB; free space, or set "
-            "`stores.root` to a larger file system"
-        )
+    what = f"comparing {methods} methods head to head on {len(images):,} images"
+    jobs.require_free_space(root, 2 * methods * jobs.store_bound(images), what)
 
 
 def head_to_head_job(

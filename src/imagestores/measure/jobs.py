@@ -132,14 +132,23 @@ def check_free_space(root: Path, images: Images, repeats: int) -> None:
     Every timed repeat keeps its store until all are timed, so ``repeats`` + 2 stores (with the memory run)
     exist at once; each is bounded by ``store_bound`` (a file per image).
     """
-    needed = (repeats + 2) * store_bound(images)
+    require_free_space(
+        root,
+        (repeats + 2) * store_bound(images),
+        f"{repeats} repeats of a store of {len(images):,} images",
+        "lower `repeats`, ",
+    )
+
+
+def require_free_space(root: Path, needed: int, what: str, or_else: str = "") -> None:
+    """Raise OSError naming ``what`` needs ``needed`` bytes when ``root``'s file system has fewer free;
+    ``or_else`` is a fix beside freeing space and moving ``stores.root``."""
     root.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(root).free
     if needed > free:
         raise OSError(
-            f"{root} has {free / 2**30:.1f} GiB free, but {repeats} repeats of a store of "
-            f"{len(images):,} images may need up to {needed / 2**30:.1f} GiB; free space, lower `repeats`, "
-            "or set `stores.root` to a larger file system"
+            f"{root} has {free / 2**30:.1f} GiB free, but {what} may need up to {needed / 2**30:.1f} GiB; "
+            f"free space, {or_else}or set `stores.root` to a larger file system"
         )
 
 
