@@ -13,7 +13,7 @@ from test_stores import cifar_like, mixed_shapes
 
 from imagestores.measure import timing as bench
 from imagestores.stores import _files as fileio
-from imagestores.stores import get, resolve
+from imagestores.stores import base, get, resolve
 from imagestores.stores._chunk_files import CHUNK, INDEX, META
 from imagestores.stores.raw_lmdb import HEADER
 
@@ -124,6 +124,28 @@ def test_a_record_larger_than_a_chunk_gets_a_chunk_of_its_own(name, tmp_path):
     images, labels = mixed_shapes(np.uint8, (3, 1, 4, 0))
     variant(name, chunk_bytes=100).store(tmp_path / "s").write(images, labels)
     assert len(list((tmp_path / "s").glob("chunk-*"))) == len(images)
+    assert_reads_back(variant(name), tmp_path / "s", images, labels)
+
+
+@pytest.mark.parametrize("name", CHUNK_METHODS)
+def test_differing_records_fill_each_chunk_until_the_next_would_overflow(name, tmp_path, monkeypatch):
+    """Also across write batches (of four images here): a chunk stays open from one batch to the next."""
+    monkeypatch.setattr(base, "WRITE_BATCH", 4)
+    images, labels = mixed_shapes(np.uint8, (3, 1, 4, 0))
+    images, labels = images * 6, np.arange(6 * len(images))
+    lengths = [image.nbytes for image in images]
+    limit = 3 * max(lengths)
+    variant(name, chunk_bytes=limit).store(tmp_path / "s").write(images, labels)
+    expected, used = [], 0
+    for length in lengths:
+        if used and used + length > limit:
+            expected.append(used)
+            used = 0
+        used += length
+    expected.append(used)
+    sizes = [path.stat().st_size for path in sorted((tmp_path / "s").glob("chunk-*"))]
+    assert sizes == expected
+    assert len(sizes) > 2
     assert_reads_back(variant(name), tmp_path / "s", images, labels)
 
 

@@ -103,7 +103,7 @@ class ChunkStore(EncodedStore):
                     ends = np.cumsum(rows["length"]).tolist()
                     starts = [0, *ends[:-1]]
                     rows["crc32"] = [_checksums.crc32(data[a:b]) for a, b in zip(starts, ends, strict=True)]
-                rows["chunk"], rows["offset"] = writer.append(data, rows["length"].tolist())
+                rows["chunk"], rows["offset"] = writer.append(data, rows["length"])
                 _describe(rows, block)
                 rows.tofile(index)
         meta = {
@@ -151,24 +151,37 @@ class _ChunkWriter:
         self.used = 0
         self.file = open(path / CHUNK.format(0), "wb")  # noqa: SIM115 - closed in __exit__
 
-    def append(self, data: memoryview, lengths: list[int]) -> tuple[list[int], list[int]]:
-        """Write records ``data`` (of ``lengths``) and return each one's chunk and offset."""
-        chunks, offsets = [], []
-        written = end = 0
-        for length in lengths:
-            if self.used and self.used + length > self.chunk_bytes:
-                self.file.write(data[written:end])
-                written = end
-                self.file.close()
-                self.number += 1
-                self.used = 0
-                self.file = open(self.path / CHUNK.format(self.number), "wb")  # noqa: SIM115
-            chunks.append(self.number)
-            offsets.append(self.used)
-            self.used += length
-            end += length
-        self.file.write(data[written:end])
+    def append(self, data: memoryview, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Write records ``data`` (of ``lengths``) and return each one's chunk and offset.
+
+        Finds with one search how many records still fit in the open chunk, and writes them with one call
+        (a record larger than a chunk fills one alone): a loop per record cost a third of a raw write.
+        """
+        ends = np.cumsum(lengths, dtype=np.int64)
+        starts = ends - lengths
+        chunks = np.empty(len(lengths), np.int64)
+        offsets = np.empty(len(lengths), np.int64)
+        first = 0
+        while first < len(lengths):
+            base = int(starts[first])
+            stop = int(np.searchsorted(ends, base + self.chunk_bytes - self.used, side="right"))
+            if stop == first and not self.used:
+                stop = first + 1
+            if stop > first:
+                chunks[first:stop] = self.number
+                offsets[first:stop] = self.used + starts[first:stop] - base
+                self.file.write(data[base : int(ends[stop - 1])])
+                self.used += int(ends[stop - 1]) - base
+                first = stop
+            if first < len(lengths):
+                self._next_chunk()
         return chunks, offsets
+
+    def _next_chunk(self) -> None:
+        self.file.close()
+        self.number += 1
+        self.used = 0
+        self.file = open(self.path / CHUNK.format(self.number), "wb")  # noqa: SIM115 - closed in __exit__
 
     def __enter__(self) -> Self:
         return self

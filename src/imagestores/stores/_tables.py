@@ -89,12 +89,25 @@ def record_batches(
             [
                 column,
                 pa.array(labels[part], type=table_schema.field(LABEL).type),
-                pa.array([image.shape for image in block], type=pa.list_(pa.int32())),
-                pa.array([image.dtype.str for image in block], type=pa.string()),
+                *_layout_columns(block),
                 *(() if metadata is None else (column.combine_chunks() for column in metadata.columns)),
             ],
             schema=table_schema,
         )
+
+
+def _layout_columns(block: Images) -> tuple[pa.Array, pa.Array]:
+    """The shape and dtype columns of ``block``'s rows: built from one image's for an array of equal
+    images, where a Python tuple and string per image cost a sixth of a raw write."""
+    if not isinstance(block, np.ndarray):
+        return (
+            pa.array([image.shape for image in block], type=pa.list_(pa.int32())),
+            pa.array([image.dtype.str for image in block], type=pa.string()),
+        )
+    first, count = block[0], len(block)
+    dims = np.tile(np.array(first.shape, dtype=np.int32), count)
+    shapes = pa.ListArray.from_arrays(np.arange(0, len(dims) + 1, first.ndim, dtype=np.int32), dims)
+    return shapes, pa.repeat(pa.scalar(first.dtype.str), count)
 
 
 def fill(

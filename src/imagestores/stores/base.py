@@ -358,7 +358,26 @@ class EncodedStore(Store):
         """The records of images ``part``: encoded by the codec, or the original files' bytes."""
         if self.codec.needs_originals:
             return list(images[part].originals)
-        return [self.codec.encode(image) for image in images[part]]
+        block = images[part]
+        if self.codec.name == "raw" and isinstance(block, np.ndarray):
+            return raw_records(block)
+        return [self.codec.encode(image) for image in block]
+
+
+def raw_target(codec: Codec, images_out: Images) -> memoryview | None:
+    """A byte view of ``images_out`` when raw records can be copied straight into it (raw encoding, one
+    C-contiguous array), else None: a codec call per image cost a third of reading raw records."""
+    if codec.name == "raw" and isinstance(images_out, np.ndarray) and images_out.flags.c_contiguous:
+        return memoryview(images_out.reshape(-1).view(np.uint8))
+    return None
+
+
+def raw_records(block: np.ndarray) -> list[memoryview]:
+    """Each image's raw bytes as a view of one contiguous block: a copy per image cost SQLite and LMDB
+    writes a third of their time (``benchmarks/careful.py``)."""
+    data = memoryview(np.ascontiguousarray(block)).cast("B")
+    size = block[0].nbytes if len(block) else 0
+    return [data[number * size : (number + 1) * size] for number in range(len(block))]
 
 
 Buffers = Callable[[np.ndarray], Images]

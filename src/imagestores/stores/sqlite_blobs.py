@@ -11,7 +11,8 @@ a metadata column is evaluated by SQLite too, over the table.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from imagestores.stores.base import (
     byte_batches,
     metadata_names,
     metadata_of,
+    raw_target,
     runs,
 )
 from imagestores.stores.codecs import Codec
@@ -46,6 +48,10 @@ PAGE_SIZES = frozenset(2**power for power in range(9, 17))
 BETWEEN_MIN = 256
 """Runs of at least this many consecutive ids are read with BETWEEN; shorter ones go into IN lists. One
 IN list of 4,096 consecutive ids reads as fast as BETWEEN, but one query per short run is twice as slow."""
+
+FETCH_ROWS = 4096
+"""Rows fetched per call of a read's cursor: its ids are checked and its labels stored at once, in bounded
+memory."""
 
 CREATE = (
     "CREATE TABLE images (id INTEGER PRIMARY KEY, label INTEGER, height INTEGER, width INTEGER, "
@@ -97,40 +103,44 @@ class SqliteBlobs(EncodedStore):
             metadata = metadata_of(images)
             names = [] if metadata is None else metadata_names(metadata, COLUMNS)
             extra = [] if metadata is None else list(zip(names, metadata.schema.types, strict=True))
-            columns = CREATE[:-1] + (CHECKSUM_COLUMN if self.checksums else "")
+            create = CREATE[:-1] + (CHECKSUM_COLUMN if self.checksums else "")
             connection.execute(
-                columns + "".join(f', "{name}" {_affinity(kind)}' for name, kind in extra) + ")"
+                create + "".join(f', "{name}" {_affinity(kind)}' for name, kind in extra) + ")"
             )
             values = 7 + self.checksums + len(extra)
             insert = f"INSERT INTO images VALUES ({', '.join('?' * values)})"
             for part in byte_batches(images):
-                columns = (range(part.start, part.stop), images[part], labels[part].tolist())
-                rows = [
-                    self._row(index, image, label, encoded)
-                    for (index, image, label), encoded in zip(
-                        zip(*columns, strict=True), self.encoded(images, part), strict=True
-                    )
-                ]
+                block = images[part]
+                records = self.encoded(images, part)
+                columns = [range(part.start, part.stop), labels[part].tolist(), *_layouts(block), records]
                 if self.checksums:
-                    rows = [(*row, _checksums.crc32(row[-1])) for row in rows]
+                    columns.append([_checksums.crc32(record) for record in records])
                 if extra:
-                    values = zip(
-                        *(column.to_pylist() for column in metadata_of(images[part]).columns), strict=True
-                    )
-                    rows = [row + tuple(more) for row, more in zip(rows, values, strict=True)]
+                    columns += [column.to_pylist() for column in metadata_of(block).columns]
                 with connection:
-                    connection.executemany(insert, rows)
+                    connection.executemany(insert, zip(*columns, strict=True))
             with connection:
                 connection.execute(LABEL_INDEX)
         finally:
             connection.close()
 
-    def _row(self, index: int, image: np.ndarray, label: int, encoded: bytes | memoryview) -> tuple:
-        channels = image.shape[2] if image.ndim == 3 else None
-        return index, label, image.shape[0], image.shape[1], channels, image.dtype.str, encoded
-
     def _open(self) -> Reader:
         return _SqliteReader(self.path / FILE, self.codec, self.checksums)
+
+
+def _layouts(block: Images) -> list[Iterable[object]]:
+    """The height, width, channels (None without a channel axis) and dtype columns of ``block``'s rows:
+    one value repeated for an array of equal images, where a tuple per image cost a tenth of a write."""
+    if isinstance(block, np.ndarray):
+        first = block[0]
+        channels = first.shape[2] if first.ndim == 3 else None
+        return [repeat(value, len(block)) for value in (*first.shape[:2], channels, first.dtype.str)]
+    return [
+        [image.shape[0] for image in block],
+        [image.shape[1] for image in block],
+        [image.shape[2] if image.ndim == 3 else None for image in block],
+        [image.dtype.str for image in block],
+    ]
 
 
 def _affinity(kind: pa.DataType) -> str:
@@ -157,39 +167,30 @@ class _SqliteReader(Reader):
 
     def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         unique, first, inverse = np.unique(indices, return_index=True, return_inverse=True)
-        # Raw pixels bound for one contiguous array are copied row by row into a flat view of it: a codec
-        # call per row cost a third of reading 100,000 images (benchmarks/careful.py).
-        raw = (
-            self.codec.name == "raw"
-            and isinstance(images_out, np.ndarray)
-            and images_out.flags.c_contiguous
-            and len(images_out)
-        )
-        flat = images_out.reshape(len(images_out), -1).view(np.uint8) if raw else None
-        labels: list[int] = []
-        filled: list[np.ndarray] = []
-        for members, rows in self._queries(unique):
-            expected, targets = unique[members].tolist(), first[members].tolist()
-            got = 0
-            for (index, label, data, *crc), wanted, position in zip(rows, expected, targets, strict=False):
-                if index != wanted:
+        flat = raw_target(self.codec, images_out)
+        size = images_out[0].nbytes if flat is not None and len(images_out) else 0
+        for members, cursor in self._queries(unique):
+            expected, targets = unique[members], first[members]
+            done = 0
+            while rows := cursor.fetchmany(FETCH_ROWS):
+                ids, labels, records, *crcs = zip(*rows, strict=True)
+                if not np.array_equal(ids, expected[done : done + len(rows)]):
                     break
-                if crc:
-                    _checksums.check(data, crc[0], f"{self.path}, the row of image {index}")
+                for record, crc, index in zip(records, *crcs, ids, strict=True) if crcs else ():
+                    _checksums.check(record, crc, f"{self.path}, the row of image {index}")
+                positions = targets[done : done + len(rows)]
+                labels_out[positions] = labels
                 if flat is not None:
-                    if len(data) != flat.shape[1]:
-                        raise ValueError(
-                            f"raw record of {len(data)} bytes does not fill a {flat.shape[1]}-byte image"
-                        )
-                    flat[position] = np.frombuffer(data, np.uint8)
+                    for position, record in zip(positions.tolist(), records, strict=True):
+                        if len(record) != size:
+                            raise ValueError(f"raw record of {len(record)} bytes does not fill {size} bytes")
+                        flat[position * size : (position + 1) * size] = record
                 else:
-                    self.codec.decode_into(data, images_out[position])
-                labels.append(label)
-                got += 1
-            if got != len(expected):
-                raise DamagedStore(f"{self.path}: {len(expected) - got} of the requested rows are missing")
-            filled.append(first[members])
-        labels_out[np.concatenate(filled)] = labels
+                    for position, record in zip(positions.tolist(), records, strict=True):
+                        self.codec.decode_into(record, images_out[position])
+                done += len(rows)
+            if done != len(expected):
+                raise DamagedStore(f"{self.path}: {len(expected) - done} of the requested rows are missing")
         # A repeated id was read once, into its first position; copy it to the others.
         sources = first[inverse]
         for position in np.flatnonzero(sources != np.arange(len(indices))).tolist():
