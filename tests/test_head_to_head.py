@@ -41,11 +41,12 @@ def test_every_round_samples_each_method_once_in_a_shuffled_order():
     assert result == {name: (1, [0.02] * 6) for name in "abcd"}
 
 
-def test_one_noisy_method_gives_every_method_the_same_extra_rounds_up_to_the_bound():
+def test_only_a_noisy_method_gets_extra_rounds_up_to_the_bound():
     log: list[str] = []
     calls = {"quiet": Recorded("quiet", log, 1.0), "noisy": Recorded("noisy", log, *[1.0, 2.0] * 20)}
     result = head_to_head.interleaved(calls, Repeats(3, max_repeats=8), np.random.default_rng(1))
-    assert [len(samples) for _, samples in result.values()] == [8, 8]
+    assert [len(samples) for _, samples in result.values()] == [3, 8]
+    assert log.count("quiet") == 1 + 3, "one calibration call and its three samples"
 
 
 def test_short_calls_are_batched_per_method():
@@ -69,7 +70,7 @@ def settings(tmp_path) -> dict:
     }
 
 
-def test_every_method_and_twin_is_timed_in_every_case_with_equal_repeats(tmp_path):
+def test_every_method_and_twin_is_timed_in_every_case_with_its_repeats(tmp_path):
     images, labels = images_and_labels(20)
     data = prepared(tmp_path, images, labels)
     methods = ["npy", {"name": "npy_twin", "method": "npy"}, "hdf5"]
@@ -83,8 +84,8 @@ def test_every_method_and_twin_is_timed_in_every_case_with_equal_repeats(tmp_pat
         mine = table[table["method"] == method]
         assert set(zip(mine["operation"], mine["cache"], strict=True)) == cases
     repeats = table.groupby(["operation", "cache", "method"]).size().unstack("method")
-    assert (repeats.nunique(axis=1) == 1).all(), "every method of a case has as many samples"
-    assert (repeats >= 2).all(axis=None) and (table["seconds"] > 0).all()
+    assert repeats.isin([2, 3]).all(axis=None), "the repeats, and more up to the bound where spread"
+    assert (table["seconds"] > 0).all()
     cold = table[(table["cache"] == "cold") & ~table["operation"].str.startswith("first_batch")]
     assert (cold["eviction"].str.len() > 0).all()
     assert not (tmp_path / "stores" / head_to_head.STORES_DIR).exists(), "its stores are removed"

@@ -7,8 +7,8 @@ repeats inside one job cannot see what differs between jobs, so a verdict made f
 
 Here every case takes its samples in rounds: each round times one sample of every method, in a seeded
 shuffled order (A B C, C A B, ...), so drift and passing load fall on all methods alike, and what still
-differs is the methods. Rounds go on until every method has its repeats and steady spread (or the bound),
-so all methods of a case get the same number of samples. The verdicts, the A/A check and the overview
+differs is the methods. Rounds go on while any method lacks its repeats or steady spread (up to the
+bound), sampling only those methods. The verdicts, the A/A check and the overview
 figure are made from this job's timings; the per-method jobs give every size, peak memory, disk usage and
 integrity. Every read is verified as in the measure jobs.
 """
@@ -52,8 +52,10 @@ def interleaved(
     """Sample every call of ``calls`` in rounds, one sample each per round in a shuffled order.
 
     Each call is first calibrated alone (``timing.calibrate``: its batch size, and a warm-up), in a
-    shuffled order too, so no method is always the one warmed up last. Rounds go on while any method's
-    samples are too few or too spread (``policy``), so every method ends with the same number.
+    shuffled order too, so no method is always the one warmed up last. A round samples every method whose
+    samples are still too few or too spread (``policy``): once the repeats are in, a steady method stops,
+    and only the spread ones go on to the bound. Giving every method the rounds of the noisiest made one
+    100,000-image run sample every method to the bound, twice as long.
     ``between_rounds`` runs untimed after the calibration and after every round.
     """
     names = list(calls)
@@ -63,9 +65,9 @@ def interleaved(
     samples: dict[str, list[float]] = {name: [] for name in names}
     if between_rounds:
         between_rounds()
-    while any(policy.unsteady(values) for values in samples.values()):
-        for position in rng.permutation(len(names)):
-            name = names[position]
+    while due := [name for name in names if policy.unsteady(samples[name])]:
+        for position in rng.permutation(len(due)):
+            name = due[position]
             samples[name].append(sum(calls[name]() for _ in range(loops[name])) / loops[name])
         if between_rounds:
             between_rounds()
