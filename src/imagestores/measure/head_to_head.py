@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -48,6 +49,7 @@ def interleaved(
     policy: Repeats,
     rng: np.random.Generator,
     between_rounds: Callable[[], None] | None = None,
+    case: str = "a case",
 ) -> Samples:
     """Sample every call of ``calls`` in rounds, one sample each per round in a shuffled order.
 
@@ -56,8 +58,10 @@ def interleaved(
     samples are still too few or too spread (``policy``): once the repeats are in, a steady method stops,
     and only the spread ones go on to the bound. Giving every method the rounds of the noisiest made one
     100,000-image run sample every method to the bound, twice as long.
-    ``between_rounds`` runs untimed after the calibration and after every round.
+    ``between_rounds`` runs untimed after the calibration and after every round. The log says when
+    ``case`` is done, and how long it took: a case of slow methods can take minutes.
     """
+    started = time.perf_counter()
     names = list(calls)
     loops = {}
     for position in rng.permutation(len(names)):
@@ -71,6 +75,10 @@ def interleaved(
             samples[name].append(sum(calls[name]() for _ in range(loops[name])) / loops[name])
         if between_rounds:
             between_rounds()
+    fewest, most = min(map(len, samples.values()), default=0), max(map(len, samples.values()), default=0)
+    counts = str(fewest) if fewest == most else f"{fewest} to {most}"
+    elapsed = time.perf_counter() - started
+    log.info("%s: %s samples of each of %d methods in %.0f s", case, counts, len(names), elapsed)
     return {name: (loops[name], samples[name]) for name in names}
 
 
@@ -110,7 +118,7 @@ def time_writes(
             calls[name] = partial(
                 timing.timed_write, method, paths, written[name], subset, subset_labels, moved
             )
-        samples = interleaved(calls, policy, rng, partial(remove_written, written))
+        samples = interleaved(calls, policy, rng, partial(remove_written, written), operation)
         for name, (loops, seconds) in samples.items():
             rows[name] += [
                 Measurement(operation, "none", repeat, value, len(subset), moved, loops)
@@ -160,7 +168,8 @@ def time_reads(
                 )
                 for name in methods
             }
-            for name, (loops, seconds) in interleaved(calls, policy, rng).items():
+            samples = interleaved(calls, policy, rng, case=f"{operation}, {state}")
+            for name, (loops, seconds) in samples.items():
                 eviction = timing.case_eviction(evictions[name])
                 rows[name] += [
                     Measurement(operation, state, repeat, value, len(indices), moved, loops, eviction)
@@ -229,7 +238,8 @@ def time_epochs(
                     floor,
                 )
                 calls[name] = partial(epoch_sample, timed, firsts[name], evictions[name])
-            for name, (_, seconds) in interleaved(calls, policy, rng).items():
+            case = f"epoch with {workers} workers, {state}"
+            for name, (_, seconds) in interleaved(calls, policy, rng, case=case).items():
                 eviction = timing.case_eviction(evictions[name])
                 # The calibration's epoch comes first: the samples' first batches are the last ones.
                 first_seconds = firsts[name][-len(seconds) :]
