@@ -49,10 +49,6 @@ BETWEEN_MIN = 256
 """Runs of at least this many consecutive ids are read with BETWEEN; shorter ones go into IN lists. One
 IN list of 4,096 consecutive ids reads as fast as BETWEEN, but one query per short run is twice as slow."""
 
-FETCH_ROWS = 4096
-"""Rows fetched per call of a read's cursor: its ids are checked and its labels stored at once, in bounded
-memory."""
-
 CREATE = (
     "CREATE TABLE images (id INTEGER PRIMARY KEY, label INTEGER, height INTEGER, width INTEGER, "
     "channels INTEGER, dtype TEXT, data BLOB)"
@@ -167,35 +163,42 @@ class _SqliteReader(Reader):
 
     def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
         unique, first, inverse = np.unique(indices, return_index=True, return_inverse=True)
-        flat = raw_target(self.codec, images_out)
-        size = images_out[0].nbytes if flat is not None and len(images_out) else 0
         for members, cursor in self._queries(unique):
-            expected, targets = unique[members], first[members]
-            done = 0
-            while rows := cursor.fetchmany(FETCH_ROWS):
-                ids, labels, records, *crcs = zip(*rows, strict=True)
-                if not np.array_equal(ids, expected[done : done + len(rows)]):
-                    break
-                for record, crc, index in zip(records, *crcs, ids, strict=True) if crcs else ():
-                    _checksums.check(record, crc, f"{self.path}, the row of image {index}")
-                positions = targets[done : done + len(rows)]
-                labels_out[positions] = labels
-                if flat is not None:
-                    for position, record in zip(positions.tolist(), records, strict=True):
-                        if len(record) != size:
-                            raise ValueError(f"raw record of {len(record)} bytes does not fill {size} bytes")
-                        flat[position * size : (position + 1) * size] = record
-                else:
-                    for position, record in zip(positions.tolist(), records, strict=True):
-                        self.codec.decode_into(record, images_out[position])
-                done += len(rows)
-            if done != len(expected):
-                raise DamagedStore(f"{self.path}: {len(expected) - done} of the requested rows are missing")
+            ids, labels = self._fill(cursor, first[members].tolist(), images_out)
+            expected = unique[members].tolist()
+            if ids != expected:
+                missing = len(set(expected) - set(ids))
+                raise DamagedStore(f"{self.path}: {missing} of the requested rows are missing")
+            labels_out[first[members]] = labels
         # A repeated id was read once, into its first position; copy it to the others.
         sources = first[inverse]
         for position in np.flatnonzero(sources != np.arange(len(indices))).tolist():
             images_out[position][...] = images_out[sources[position]]
             labels_out[position] = labels_out[sources[position]]
+
+    def _fill(self, rows: Iterable[tuple], targets: list[int], images_out: Images) -> tuple[list, list]:
+        """Decode the rows of one query, in turn, into ``images_out[targets[j]]``; their ids and labels.
+
+        Rows are taken from the cursor one at a time, so each row's bytes are copied while in the CPU's
+        cache: fetching 4,096 rows at a time read 100,000 images 1.4x slower. Raw records bound for one
+        contiguous array are copied into a byte view of it. A row that is missing shows in the ids.
+        """
+        ids: list[int] = []
+        labels: list[int] = []
+        flat = raw_target(self.codec, images_out)
+        size = images_out[0].nbytes if flat is not None else 0
+        for (index, label, record, *crc), position in zip(rows, targets, strict=False):
+            if crc:
+                _checksums.check(record, crc[0], f"{self.path}, the row of image {index}")
+            ids.append(index)
+            labels.append(label)
+            if flat is None:
+                self.codec.decode_into(record, images_out[position])
+            elif len(record) == size:
+                flat[position * size : (position + 1) * size] = record
+            else:
+                raise ValueError(f"raw record of {len(record)} bytes does not fill {size} bytes")
+        return ids, labels
 
     def _plan(self, unique: np.ndarray) -> Iterator[np.ndarray]:
         """Which of the sorted distinct ids ``unique`` each query reads (positions in ``unique``, ascending
