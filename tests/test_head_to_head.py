@@ -49,6 +49,41 @@ def test_only_a_noisy_method_gets_extra_rounds_up_to_the_bound():
     assert log.count("quiet") == 1 + 3, "one calibration call and its three samples"
 
 
+def test_an_undecided_leading_pair_gets_rounds_of_its_own_up_to_the_bound():
+    """Medians 1.0 and 1.15 with spread: the interval straddles 1.1x, so only the two leaders go on."""
+    log: list[str] = []
+    calls = {
+        "fast": Recorded("fast", log, *[0.9, 1.1] * 20),
+        "close": Recorded("close", log, *[1.05, 1.25] * 20),
+        "slow": Recorded("slow", log, 5.0),
+    }
+    contest = head_to_head.Contest(frozenset(calls))
+    result = head_to_head.interleaved(
+        calls, Repeats(4, max_repeats=9, max_cv=1.0), np.random.default_rng(3), contest=contest
+    )
+    assert {name: len(samples) for name, (_, samples) in result.items()} == {"fast": 9, "close": 9, "slow": 4}
+
+
+def test_a_decided_pair_and_a_twin_get_no_extra_rounds():
+    log: list[str] = []
+    calls = {
+        "fast": Recorded("fast", log, 1.0),
+        "fast_twin": Recorded("fast_twin", log, *[0.95, 1.3] * 20),
+        "slow": Recorded("slow", log, *[1.9, 2.1] * 20),
+    }
+    contest = head_to_head.Contest(frozenset({"fast", "slow"}))
+    result = head_to_head.interleaved(
+        calls, Repeats(4, max_repeats=9, max_cv=1.0), np.random.default_rng(4), contest=contest
+    )
+    assert {name: len(samples) for name, (_, samples) in result.items()} == {
+        "fast": 4,
+        "fast_twin": 4,
+        "slow": 4,
+    }
+    assert contest.undecided({"fast": [1.0] * 4, "slow": [2.0] * 4}) is None
+    assert contest.undecided({"fast": [0.9, 1.1] * 2, "slow": [1.05, 1.25] * 2}) == ("fast", "slow")
+
+
 def test_short_calls_are_batched_per_method():
     log: list[str] = []
     calls = {"short": Recorded("short", log, 1e-4), "long": Recorded("long", log, 0.02)}

@@ -39,6 +39,9 @@ MEASURE_SETTINGS = {
     )
 }
 """What a timing job needs of the config: the measure jobs' and the head-to-head job's."""
+VERDICT_RULES = config["verdicts"] | {"max_cv": config["timing"]["max_cv"]}
+"""When a method is called faster (``stats.VerdictRules``): for the summary, and for the head-to-head job,
+which samples an undecided leading pair more."""
 REFERENCE = f"{workflow.basedir}/workflow/reference/realpython-2019-notebook.csv"
 
 

@@ -50,6 +50,8 @@ rule head_to_head:
         methods=list(SPECS.values()),
         cutoff=max(CUTOFFS),
         settings=MEASURE_SETTINGS,
+        verdicts=VERDICT_RULES,
+        twins=list(TWINS),
     script:
         "../scripts/head_to_head.py"
 

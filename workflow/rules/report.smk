@@ -53,7 +53,7 @@ rule summarise:
     conda:
         "../../envs/imagestores.yaml"
     params:
-        verdicts=config["verdicts"] | {"max_cv": config["timing"]["max_cv"]},
+        verdicts=VERDICT_RULES,
         twins=TWINS,
     script:
         "../scripts/summarise.py"

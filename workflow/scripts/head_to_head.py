@@ -7,6 +7,7 @@ from pathlib import Path
 
 from imagestores import logs
 from imagestores.measure import head_to_head
+from imagestores.report import stats
 
 if __name__ == "__main__":
     logs.to_file(snakemake.log[0])
@@ -16,4 +17,6 @@ if __name__ == "__main__":
         cutoff=snakemake.params.cutoff,
         settings=snakemake.params.settings,
         out=Path(snakemake.output[0]),
+        rules=stats.VerdictRules(**snakemake.params.verdicts),
+        twins=snakemake.params.twins,
     )

@@ -19,7 +19,8 @@ import itertools
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from imagestores.loading import epoch_order
 from imagestores.measure import cache, epoch, jobs, timing
 from imagestores.measure.floor import physical_floor_bandwidth
 from imagestores.measure.timing import Measurement, Repeats
+from imagestores.report import stats
 from imagestores.stores import Method, MethodSpec, UnsupportedInput, resolve
 from imagestores.stores.base import Images
 
@@ -44,12 +46,33 @@ Samples = dict[str, tuple[int, list[float]]]
 """Per method: calls per sample, and the samples (seconds per call)."""
 
 
+@dataclass(frozen=True)
+class Contest:
+    """Which methods the verdicts rank (A/A twins are not) and by what rules (``stats.VerdictRules``)."""
+
+    ranked: frozenset[str]
+    rules: stats.VerdictRules = stats.DEFAULT_RULES
+
+    def undecided(self, samples: Mapping[str, Sequence[float]]) -> tuple[str, str] | None:
+        """The fastest ranked method and its runner-up when the interval of their ratio straddles the
+        verdicts' ``min_ratio``, so that more samples could still change "tie" into "faster"; else None."""
+        ranked = sorted((float(np.median(samples[name])), name) for name in self.ranked if samples.get(name))
+        if len(ranked) < 2:
+            return None
+        (_, fast), (_, slow) = ranked[:2]
+        low, high = stats.ratio_interval(
+            np.asarray(samples[fast]), np.asarray(samples[slow]), self.rules.confidence
+        )
+        return (fast, slow) if low <= self.rules.min_ratio < high else None
+
+
 def interleaved(
     calls: Mapping[str, Callable[[], float]],
     policy: Repeats,
     rng: np.random.Generator,
     between_rounds: Callable[[], None] | None = None,
     case: str = "a case",
+    contest: Contest | None = None,
 ) -> Samples:
     """Sample every call of ``calls`` in rounds, one sample each per round in a shuffled order.
 
@@ -60,6 +83,10 @@ def interleaved(
     100,000-image run sample every method to the bound, twice as long.
     ``between_rounds`` runs untimed after the calibration and after every round. The log says when
     ``case`` is done, and how long it took: a case of slow methods can take minutes.
+
+    With a ``contest``, rounds of the fastest method and its runner-up go on, up to the bound, while the
+    interval of their ratio straddles the verdicts' threshold: two runs called such cases "faster" in one
+    run and a tie in the other (``benchmarks/verdict_stability.py``), and more samples narrow it.
     """
     started = time.perf_counter()
     names = list(calls)
@@ -67,14 +94,22 @@ def interleaved(
     for position in rng.permutation(len(names)):
         loops[names[position]] = timing.calibrate(calls[names[position]], policy.min_sample_seconds)
     samples: dict[str, list[float]] = {name: [] for name in names}
-    if between_rounds:
-        between_rounds()
-    while due := [name for name in names if policy.unsteady(samples[name])]:
+
+    def round_of(due: Sequence[str]) -> None:
         for position in rng.permutation(len(due)):
             name = due[position]
             samples[name].append(sum(calls[name]() for _ in range(loops[name])) / loops[name])
         if between_rounds:
             between_rounds()
+
+    if between_rounds:
+        between_rounds()
+    while due := [name for name in names if policy.unsteady(samples[name])]:
+        round_of(due)
+    while contest and (pair := contest.undecided(samples)):
+        if not (due := [name for name in pair if len(samples[name]) < policy.bound]):
+            break
+        round_of(due)
     fewest, most = min(map(len, samples.values()), default=0), max(map(len, samples.values()), default=0)
     counts = str(fewest) if fewest == most else f"{fewest} to {most}"
     elapsed = time.perf_counter() - started
@@ -102,6 +137,7 @@ def time_writes(
     root: Path,
     policy: Repeats,
     rng: np.random.Generator,
+    contest: Contest | None = None,
 ) -> dict[str, list[Measurement]]:
     """``store_many`` and ``store_one`` of every method, interleaved; each write makes a new store."""
     rows: dict[str, list[Measurement]] = {name: [] for name in methods}
@@ -118,7 +154,7 @@ def time_writes(
             calls[name] = partial(
                 timing.timed_write, method, paths, written[name], subset, subset_labels, moved
             )
-        samples = interleaved(calls, policy, rng, partial(remove_written, written), operation)
+        samples = interleaved(calls, policy, rng, partial(remove_written, written), operation, contest)
         for name, (loops, seconds) in samples.items():
             rows[name] += [
                 Measurement(operation, "none", repeat, value, len(subset), moved, loops)
@@ -136,6 +172,7 @@ def time_reads(
     settings: Mapping[str, Any],
     policy: Repeats,
     rng: np.random.Generator,
+    contest: Contest | None = None,
 ) -> dict[str, list[Measurement]]:
     """Every read case of every method from each page-cache state, interleaved, verified."""
     floor = physical_floor_bandwidth()
@@ -168,7 +205,7 @@ def time_reads(
                 )
                 for name in methods
             }
-            samples = interleaved(calls, policy, rng, case=f"{operation}, {state}")
+            samples = interleaved(calls, policy, rng, case=f"{operation}, {state}", contest=contest)
             for name, (loops, seconds) in samples.items():
                 eviction = timing.case_eviction(evictions[name])
                 rows[name] += [
@@ -195,6 +232,7 @@ def time_epochs(
     labels: np.ndarray,
     settings: Mapping[str, Any],
     rng: np.random.Generator,
+    contest: Contest | None = None,
 ) -> dict[str, list[Measurement]]:
     """The epoch of every method with each worker count and page-cache state, interleaved.
 
@@ -239,7 +277,7 @@ def time_epochs(
                 )
                 calls[name] = partial(epoch_sample, timed, firsts[name], evictions[name])
             case = f"epoch with {workers} workers, {state}"
-            for name, (_, seconds) in interleaved(calls, policy, rng, case=case).items():
+            for name, (_, seconds) in interleaved(calls, policy, rng, case=case, contest=contest).items():
                 eviction = timing.case_eviction(evictions[name])
                 # The calibration's epoch comes first: the samples' first batches are the last ones.
                 first_seconds = firsts[name][-len(seconds) :]
@@ -262,14 +300,21 @@ def check_free_space(root: Path, images: Images, methods: int) -> None:
 
 
 def head_to_head_job(
-    methods: Sequence[MethodSpec], data_dir: Path, cutoff: int, settings: Mapping[str, Any], out: Path
+    methods: Sequence[MethodSpec],
+    data_dir: Path,
+    cutoff: int,
+    settings: Mapping[str, Any],
+    out: Path,
+    rules: stats.VerdictRules = stats.DEFAULT_RULES,
+    twins: Iterable[str] = (),
 ) -> None:
     """Time every method of ``methods`` (A/A twins included) on ``cutoff`` images in this one job,
     interleaved (see the module), and write their rows to ``out`` in the columns of ``timings.csv``.
 
     ``settings`` are the measure jobs' (``jobs.measure_job``). A method that cannot hold the data is left
     out, as its measure job says. Each method's store is built once, untimed, under ``stores.root``/
-    ``head_to_head`` and removed at the end.
+    ``head_to_head`` and removed at the end. A case whose leading pair of ranked methods (not the A/A
+    ``twins``) is undecided under the verdicts' ``rules`` gets more rounds of that pair (``Contest``).
     """
     data = load_prepared(data_dir, cutoff)
     images, labels = data.images, data.labels
@@ -293,9 +338,10 @@ def head_to_head_job(
         stores[name].parent.mkdir(parents=True)
         contenders[name].store(stores[name]).write(images, labels)
     log.info("timing %s on %d images, interleaved, %s", ", ".join(contenders), cutoff, policy)
-    parts = [time_writes(contenders, images, labels, root, policy, rng)]
-    parts.append(time_reads(contenders, stores, images, labels, settings, policy, rng))
-    parts.append(time_epochs(contenders, stores, images, labels, settings, rng))
+    contest = Contest(frozenset(contenders) - set(twins), rules)
+    parts = [time_writes(contenders, images, labels, root, policy, rng, contest)]
+    parts.append(time_reads(contenders, stores, images, labels, settings, policy, rng, contest))
+    parts.append(time_epochs(contenders, stores, images, labels, settings, rng, contest))
     shutil.rmtree(root)
     frames = [
         jobs.timing_frame([row for part in parts for row in part[name]], name, cutoff, data.source)
