@@ -49,32 +49,33 @@ def test_only_a_noisy_method_gets_extra_rounds_up_to_the_bound():
     assert log.count("quiet") == 1 + 3, "one calibration call and its three samples"
 
 
-def test_an_undecided_leading_pair_gets_rounds_of_its_own_up_to_the_bound():
-    """Medians 1.0 and 1.15 with spread: the interval straddles 1.1x, so only the two leaders go on."""
+def test_an_undecided_leading_pair_and_its_twin_get_rounds_of_their_own_up_to_the_bound():
+    """Medians 1.0 and 1.15 with spread: the interval straddles 1.1x, so the two leaders go on, and the
+    twin of one goes with it (sampled alike, as the A/A check needs); a slower method does not."""
     log: list[str] = []
     calls = {
         "fast": Recorded("fast", log, *[0.9, 1.1] * 20),
+        "fast_twin": Recorded("fast_twin", log, *[0.9, 1.1] * 20),
         "close": Recorded("close", log, *[1.05, 1.25] * 20),
         "slow": Recorded("slow", log, 5.0),
     }
-    contest = head_to_head.Contest(frozenset(calls))
-    result = head_to_head.interleaved(
-        calls, Repeats(4, max_repeats=9, max_cv=1.0), np.random.default_rng(3), contest=contest
-    )
-    assert {name: len(samples) for name, (_, samples) in result.items()} == {"fast": 9, "close": 9, "slow": 4}
+    contest = head_to_head.Contest(frozenset({"fast", "close", "slow"}), twins={"fast_twin": "fast"})
+    policy = Repeats(4, max_repeats=9, max_cv=1.0)
+    result = head_to_head.interleaved(calls, policy, np.random.default_rng(3), contest=contest)
+    counts = {name: len(samples) for name, (_, samples) in result.items()}
+    assert counts == {"fast": 9, "fast_twin": 9, "close": 9, "slow": 4}
 
 
-def test_a_decided_pair_and_a_twin_get_no_extra_rounds():
+def test_a_decided_pair_gets_no_extra_rounds_and_twins_are_not_ranked():
     log: list[str] = []
     calls = {
         "fast": Recorded("fast", log, 1.0),
         "fast_twin": Recorded("fast_twin", log, *[0.95, 1.3] * 20),
         "slow": Recorded("slow", log, *[1.9, 2.1] * 20),
     }
-    contest = head_to_head.Contest(frozenset({"fast", "slow"}))
-    result = head_to_head.interleaved(
-        calls, Repeats(4, max_repeats=9, max_cv=1.0), np.random.default_rng(4), contest=contest
-    )
+    contest = head_to_head.Contest(frozenset({"fast", "slow"}), twins={"fast_twin": "fast"})
+    policy = Repeats(4, max_repeats=9, max_cv=1.0)
+    result = head_to_head.interleaved(calls, policy, np.random.default_rng(4), contest=contest)
     assert {name: len(samples) for name, (_, samples) in result.items()} == {
         "fast": 4,
         "fast_twin": 4,

@@ -51,7 +51,7 @@ rule head_to_head:
         cutoff=max(CUTOFFS),
         settings=MEASURE_SETTINGS,
         verdicts=VERDICT_RULES,
-        twins=list(TWINS),
+        twins=TWINS,
     script:
         "../scripts/head_to_head.py"
 

@@ -19,8 +19,8 @@ import itertools
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,10 +48,17 @@ Samples = dict[str, tuple[int, list[float]]]
 
 @dataclass(frozen=True)
 class Contest:
-    """Which methods the verdicts rank (A/A twins are not) and by what rules (``stats.VerdictRules``)."""
+    """Which methods the verdicts rank (A/A twins are not), by what rules (``stats.VerdictRules``), and
+    each twin's original (``twins``): a twin is sampled whenever its original is, so the A/A check
+    compares samples taken alike."""
 
     ranked: frozenset[str]
     rules: stats.VerdictRules = stats.DEFAULT_RULES
+    twins: Mapping[str, str] = field(default_factory=dict)
+
+    def with_twins(self, names: Sequence[str]) -> list[str]:
+        """``names`` and the twins of any of them."""
+        return [*names, *(twin for twin, original in self.twins.items() if original in names)]
 
     def undecided(self, samples: Mapping[str, Sequence[float]]) -> tuple[str, str] | None:
         """The fastest ranked method and its runner-up when the interval of their ratio straddles the
@@ -86,7 +93,9 @@ def interleaved(
 
     With a ``contest``, rounds of the fastest method and its runner-up go on, up to the bound, while the
     interval of their ratio straddles the verdicts' threshold: two runs called such cases "faster" in one
-    run and a tie in the other (``benchmarks/verdict_stability.py``), and more samples narrow it.
+    run and a tie in the other (``benchmarks/verdict_stability.py``), and more samples narrow it. Their
+    A/A twins go on with them: sampled alone, in shorter rounds, a method ran faster than its twin, and
+    the A/A check told identical code apart (1.9x).
     """
     started = time.perf_counter()
     names = list(calls)
@@ -109,7 +118,7 @@ def interleaved(
     while contest and (pair := contest.undecided(samples)):
         if not (due := [name for name in pair if len(samples[name]) < policy.bound]):
             break
-        round_of(due)
+        round_of([name for name in contest.with_twins(due) if name in calls])
     fewest, most = min(map(len, samples.values()), default=0), max(map(len, samples.values()), default=0)
     counts = str(fewest) if fewest == most else f"{fewest} to {most}"
     elapsed = time.perf_counter() - started
@@ -306,15 +315,16 @@ def head_to_head_job(
     settings: Mapping[str, Any],
     out: Path,
     rules: stats.VerdictRules = stats.DEFAULT_RULES,
-    twins: Iterable[str] = (),
+    twins: Mapping[str, str] | None = None,
 ) -> None:
     """Time every method of ``methods`` (A/A twins included) on ``cutoff`` images in this one job,
     interleaved (see the module), and write their rows to ``out`` in the columns of ``timings.csv``.
 
     ``settings`` are the measure jobs' (``jobs.measure_job``). A method that cannot hold the data is left
     out, as its measure job says. Each method's store is built once, untimed, under ``stores.root``/
-    ``head_to_head`` and removed at the end. A case whose leading pair of ranked methods (not the A/A
-    ``twins``) is undecided under the verdicts' ``rules`` gets more rounds of that pair (``Contest``).
+    ``head_to_head`` and removed at the end. A case whose leading pair of ranked methods is undecided
+    under the verdicts' ``rules`` gets more rounds of that pair and its twins (``Contest``); ``twins``
+    maps each A/A twin's name to its original's, and twins are not ranked.
     """
     data = load_prepared(data_dir, cutoff)
     images, labels = data.images, data.labels
@@ -338,7 +348,8 @@ def head_to_head_job(
         stores[name].parent.mkdir(parents=True)
         contenders[name].store(stores[name]).write(images, labels)
     log.info("timing %s on %d images, interleaved, %s", ", ".join(contenders), cutoff, policy)
-    contest = Contest(frozenset(contenders) - set(twins), rules)
+    twins = twins or {}
+    contest = Contest(frozenset(contenders) - set(twins), rules, twins)
     parts = [time_writes(contenders, images, labels, root, policy, rng, contest)]
     parts.append(time_reads(contenders, stores, images, labels, settings, policy, rng, contest))
     parts.append(time_epochs(contenders, stores, images, labels, settings, rng, contest))
