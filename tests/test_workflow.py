@@ -47,6 +47,36 @@ def tiny_run(tmp_path_factory):
     return workdir
 
 
+TIMING_RULES = {"measure", "head_to_head", "paper", "environment"}
+"""Rules whose jobs time something: each must run alone (profiles/default/config.yaml)."""
+
+
+def overlaps_with_timing_jobs(output: str) -> tuple[list[str], int]:
+    """From Snakemake's log of a run, in the order it started and finished jobs: every start of a job while
+    a timing job ran, or of a timing job while any job ran; and how many timing jobs started."""
+    running: dict[str, str] = {}
+    rule = None
+    clashes, timing_jobs = [], 0
+    for line in output.splitlines():
+        if started := re.match(r"(?:local)?rule (\w+):$", line):
+            rule = started.group(1)
+        elif (job := re.match(r"\s+jobid: (\d+)$", line)) and rule:
+            if running and (rule in TIMING_RULES or TIMING_RULES & set(running.values())):
+                clashes.append(f"{rule} started beside {sorted(running.values())}")
+            timing_jobs += rule in TIMING_RULES
+            running[job.group(1)], rule = rule, None
+        elif finished := re.match(r"Finished jobid: (\d+)", line):
+            running.pop(finished.group(1), None)
+    return clashes, timing_jobs
+
+
+def test_no_job_runs_beside_a_timing_job(tiny_run):
+    """With --cores 2 figures and tables could run beside a timing job; the bench slots keep them apart."""
+    clashes, timing_jobs = overlaps_with_timing_jobs((tiny_run / "snakemake-output.txt").read_text())
+    assert timing_jobs >= len(MEASURED) * len(TINY["cutoffs"]), "every measure job must be in the log"
+    assert clashes == []
+
+
 def test_the_test_config_runs_every_registered_method_and_a_lossy_variant():
     assert set(METHODS) < set(NAMES)
 

@@ -42,6 +42,10 @@ MEASURE_SETTINGS = {
 VERDICT_RULES = config["verdicts"] | {"max_cv": config["timing"]["max_cv"]}
 """When a method is called faster (``stats.VerdictRules``): for the summary, and for the head-to-head job,
 which samples an undecided leading pair more."""
+BENCH_SLOTS = 100
+"""The ``bench_slot`` capacity that profiles/default/config.yaml gives a local run. A job that times
+something takes all of it, so it runs alone; every other job (preparing data, tables, figures) takes one,
+so those run side by side, but never beside a timing job."""
 REFERENCE = f"{workflow.basedir}/workflow/reference/realpython-2019-notebook.csv"
 
 

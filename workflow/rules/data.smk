@@ -9,6 +9,8 @@ if config["dataset"]["example_images"]:
         localrule: True
         conda:
             "../../envs/imagestores.yaml"
+        resources:
+            bench_slot=1,
         params:
             images=config["dataset"]["example_images"],
             seed=config["dataset"]["seed"],
@@ -30,6 +32,8 @@ rule prepare_dataset:
         "../../envs/imagestores.yaml"
     # Decoding a folder uses every core it is given; Snakemake lowers this to --cores.
     threads: os.cpu_count()
+    resources:
+        bench_slot=1,
     params:
         dataset=config["dataset"],
         largest_cutoff=max(config["cutoffs"]),

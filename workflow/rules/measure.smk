@@ -6,6 +6,8 @@ rule describe_methods:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     params:
         specs=list(SPECS.values()),
     script:
@@ -25,7 +27,7 @@ rule measure:
     conda:
         "../../envs/imagestores.yaml"
     resources:
-        bench_slot=1,
+        bench_slot=BENCH_SLOTS,
     params:
         method=method_spec,
         settings=measure_settings,
@@ -45,7 +47,7 @@ rule head_to_head:
     conda:
         "../../envs/imagestores.yaml"
     resources:
-        bench_slot=1,
+        bench_slot=BENCH_SLOTS,
     params:
         methods=list(SPECS.values()),
         cutoff=max(CUTOFFS),
@@ -68,7 +70,7 @@ rule paper:
     conda:
         "../../envs/imagestores.yaml"
     resources:
-        bench_slot=1,
+        bench_slot=BENCH_SLOTS,
     params:
         method=method_spec,
         store_root=config["stores"]["root"],
@@ -89,7 +91,7 @@ rule environment:
     conda:
         "../../envs/imagestores.yaml"
     resources:
-        bench_slot=1,
+        bench_slot=BENCH_SLOTS,
     params:
         config=config,
     script:

@@ -8,6 +8,8 @@ rule gather_timings:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     script:
         "../scripts/gather.py"
 
@@ -22,6 +24,8 @@ rule gather_disk_usage:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     script:
         "../scripts/gather.py"
 
@@ -52,6 +56,8 @@ rule summarise:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     params:
         verdicts=VERDICT_RULES,
         twins=TWINS,
@@ -69,6 +75,8 @@ rule gather_paper:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     script:
         "../scripts/gather.py"
 
@@ -89,6 +97,8 @@ rule plot_overview:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     script:
         "../scripts/plot.py"
 
@@ -105,6 +115,8 @@ rule front_page:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     script:
         "../scripts/front_page.py"
 
@@ -129,6 +141,8 @@ rule plot_operation:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     script:
         "../scripts/plot.py"
 
@@ -151,6 +165,8 @@ rule plot_timings:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     script:
         "../scripts/plot.py"
 
@@ -171,6 +187,8 @@ rule plot_epoch:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     script:
         "../scripts/plot.py"
 
@@ -193,6 +211,8 @@ rule plot_disk_usage:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     script:
         "../scripts/plot.py"
 
@@ -214,5 +234,7 @@ rule plot_dataset:
     localrule: True
     conda:
         "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
     script:
         "../scripts/plot.py"
