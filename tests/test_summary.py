@@ -238,3 +238,25 @@ def test_verdicts_and_the_aa_check_come_from_the_head_to_head_timings(tmp_path):
     page = (tmp_path / "summary.md").read_text()
     assert "every method timed in one job" in page
     assert "`npy_twin` and `npy` up to read_many warm at 40 (2.00x)" in page
+
+
+def test_the_machine_section_says_when_the_machine_alone_spreads_beyond_the_verdicts_limit():
+    drifting = ENVIRONMENT | {
+        "machine_drift": {
+            "probe_seconds": 10.0,
+            "call_seconds_median": 5e-4,
+            "spread_by_sample_seconds": {"0.01": 0.3, "0.1": 0.21, "1": 0.15},
+        }
+    }
+    lines = summary.machine_lines(drifting, 0.1)
+    line = next(line for line in lines if "own speed" in line)
+    assert (
+        "spread 30.0% in samples of 0.01 s and 21.0% in samples of 0.1 s and 15.0% in samples of 1 s" in line
+    )
+    assert "above the verdicts' 10% at every length" in line
+    steady = drifting | {
+        "machine_drift": drifting["machine_drift"] | {"spread_by_sample_seconds": {"1": 0.04}}
+    }
+    line = next(line for line in summary.machine_lines(steady, 0.1) if "own speed" in line)
+    assert line.endswith("spread 4.0% in samples of 1 s")
+    assert not any("own speed" in line for line in summary.machine_lines(ENVIRONMENT, 0.1)), "older records"

@@ -143,7 +143,10 @@ def test_summary_winners_and_machine_record(tiny_run):
     assert record["packages"]["h5py"] and record["filesystem"]["type"] and record["memory_bytes"] > 0
     touch = record["memory_first_touch"]
     assert touch["first_touch_seconds_per_gib"] > 0 and touch["touched_again_seconds_per_gib"] > 0
+    drift = record["machine_drift"]
+    assert drift["probe_seconds"] == 10 and set(drift["spread_by_sample_seconds"]) == {"0.01", "0.1", "1"}
     page = (tiny_run / "results" / "summary.md").read_text()
+    assert "the machine's own speed: a fixed Python loop" in page
     assert "## What to pick" in page and record["cpu_model"] in page
     assert "| parquet_jpeg (lossy) |" in page, "a lossy config variant is marked in the method table"
     methods = pd.read_csv(tiny_run / "results" / "methods.csv").set_index("method")

@@ -24,6 +24,7 @@ import pandas as pd
 
 from imagestores.data.prepared import load_prepared
 from imagestores.measure import epoch, integrity, timing
+from imagestores.measure.drift import machine_drift
 from imagestores.measure.first_touch import first_touch_cost
 from imagestores.measure.machine import environment_record
 from imagestores.measure.memory import FreshProcesses
@@ -312,8 +313,9 @@ OUTSIDE_EXTRAS = ("mosaicml-streaming",)
 
 def environment_job(results_dir: Path, config: dict, out: Path) -> None:
     """The machine record: hardware, file system of the results, software versions, commit, config hash,
-    and under ``skipped`` what could not be measured here and why (the epoch without torch, a method
-    without its library)."""
+    under ``skipped`` what could not be measured here and why (the epoch without torch, a method without
+    its library), the cost of fresh memory (``memory_first_touch``) and how far the machine's own speed
+    drifts (``machine_drift``, 10 s)."""
     required = (re.split(r"[=<>!~ ;\[]", spec)[0] for spec in requires("imagestores") or [])
     record = environment_record(Path(results_dir), config, ["imagestores", *required, *OUTSIDE_EXTRAS])
     skipped = {"epoch": epoch.unavailable()} | {
@@ -321,6 +323,7 @@ def environment_job(results_dir: Path, config: dict, out: Path) -> None:
     }
     record["skipped"] = {what: reason for what, reason in skipped.items() if reason}
     record["memory_first_touch"] = first_touch_cost()
+    record["machine_drift"] = machine_drift()
     Path(out).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 

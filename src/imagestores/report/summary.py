@@ -213,7 +213,26 @@ def _case(row: pd.Series) -> str:
     )
 
 
-def machine_lines(environment: dict) -> list[str]:
+def drift_line(environment: dict, max_cv: float) -> list[str]:
+    """The machine's own drift (``measure.drift``), with a warning when it alone spreads beyond ``max_cv``."""
+    drift = environment.get("machine_drift")
+    if not drift:
+        return []
+    spreads = drift["spread_by_sample_seconds"]
+    measured = " and ".join(f"{cv:.1%} in samples of {length} s" for length, cv in spreads.items())
+    line = (
+        "- the machine's own speed: a fixed Python loop, timed back to back for "
+        f"{drift['probe_seconds']:g} s, spread {measured}"
+    )
+    if min(spreads.values(), default=0) > max_cv:
+        line += (
+            f", above the verdicts' {max_cv:.0%} at every length: on this machine many cases are ties "
+            "because the machine drifts, not because the methods are alike (`benchmarks/machine_drift.py`)"
+        )
+    return [line]
+
+
+def machine_lines(environment: dict, max_cv: float) -> list[str]:
     fs = environment.get("filesystem") or {}
     git = environment.get("git") or {}
     commit = (git.get("commit") or "no commit")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
@@ -223,6 +242,7 @@ def machine_lines(environment: dict) -> list[str]:
         f"- results on {fs.get('type')} ({fs.get('device')}, {fs.get('mount_options')}); "
         f"kernel {environment['kernel']}; Python {environment['python_version']}",
         f"- code {commit}; config sha256 {environment['config_sha256'][:12]}; host {environment['hostname']}",
+        *drift_line(environment, max_cv),
         "- every library version: `results/environment.json`",
     ]
 
@@ -353,7 +373,7 @@ def markdown(
         *(["## Data", "", *data_lines(dataset), ""] if dataset else []),
         "## Machine",
         "",
-        *machine_lines(environment),
+        *machine_lines(environment, rules.max_cv),
     ]
     return "\n".join(lines) + "\n"
 
