@@ -18,7 +18,8 @@ import argparse
 
 import numpy as np
 
-from imagestores.measure.drift import WORK, probe, sample_spreads, spread, timed_work
+from imagestores.measure.drift import WORK, probe, sample_spreads, timed_work
+from imagestores.measure.timing import coefficient_of_variation
 
 LENGTHS = (0.01, 0.1, 0.5, 1.0, 2.0, 5.0)
 
@@ -42,7 +43,7 @@ def paired_rounds(rounds: int, calls_per_sample: int, interleave: bool) -> tuple
             totals[count] += timed_work(count)
         ratios.append(totals[more] / totals[WORK])
     values = np.asarray(ratios)
-    return float(np.median(values)), spread(values)
+    return float(np.median(values)), coefficient_of_variation(values)
 
 
 def main() -> None:

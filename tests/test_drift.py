@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imagestores.measure.drift import machine_drift, sample_spreads, spread
+from imagestores.measure.drift import machine_drift, sample_spreads
+from imagestores.measure.timing import coefficient_of_variation
 
 
 def test_samples_sum_consecutive_calls_to_the_length_asked():
@@ -16,7 +17,7 @@ def test_samples_sum_consecutive_calls_to_the_length_asked():
     calls = np.concatenate([*stretches, [1e-3]])
     spreads = sample_spreads(calls, (0.1, 0.2, 5.0))
     count, cv = spreads[0.1]
-    assert count == 20 and cv == pytest.approx(spread(np.array([0.1, 0.15] * 10)))
+    assert count == 20 and cv == pytest.approx(coefficient_of_variation([0.1, 0.15] * 10))
     assert cv == pytest.approx(0.2, abs=0.01)
     assert spreads[0.2] == (10, pytest.approx(0.0, abs=1e-12))
     assert 5.0 not in spreads, "a length that makes fewer than five samples is left out"

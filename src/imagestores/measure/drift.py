@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from imagestores.measure.timing import coefficient_of_variation
+
 WORK = 20_000
 """Additions per call of the probe: about 0.5 ms of CPython here; no memory, no I/O."""
 
@@ -38,11 +40,6 @@ def timed_work(count: int = WORK) -> float:
     return (time.perf_counter_ns() - start) / 1e9
 
 
-def spread(values: np.ndarray) -> float:
-    """Coefficient of variation (sample std / mean), pyperf's measure of spread."""
-    return float(np.std(values, ddof=1) / np.mean(values))
-
-
 def sample_spreads(
     calls: np.ndarray, lengths: Sequence[float] = SAMPLE_SECONDS
 ) -> dict[float, tuple[int, float]]:
@@ -58,7 +55,7 @@ def sample_spreads(
         count = len(calls) // per_sample
         if count >= MIN_SAMPLES:
             samples = calls[: count * per_sample].reshape(count, per_sample).sum(axis=1)
-            spreads[length] = (count, spread(samples))
+            spreads[length] = (count, coefficient_of_variation(samples))
     return spreads
 
 
