@@ -19,7 +19,7 @@ import argparse
 import numpy as np
 
 from imagestores.measure.drift import WORK, probe, sample_spreads, timed_work
-from imagestores.measure.timing import coefficient_of_variation
+from imagestores.measure.sampling import coefficient_of_variation
 
 LENGTHS = (0.01, 0.1, 0.5, 1.0, 2.0, 5.0)
 

@@ -1,9 +1,11 @@
-"""Where a pipeline run's wall time goes: inside timed operations, and what else.
+"""Where a pipeline run's wall time goes: the configuration's floor, inside timed operations, and what else.
 
 Runs the pipeline in a new directory (the default config, or ``--configfile``), times the whole command, and
-prints the run's wall time, the seconds inside timed operations (every sample's calls, from ``timings.csv``
-and the study-way ``paper.csv``: write, read and epoch calls; the time to the first batch is part of its
-epoch) and their share, then where each measure job's time went, phase by phase, from its log.
+prints the run's wall time; its floor, the seconds of one timed sample of every case (what no sampling rule
+can save: each case needs one) and the cases that make up most of it; the seconds inside timed operations
+(every sample's calls, from ``timings.csv`` and the study-way ``paper.csv``: write, read and epoch calls; the
+time to the first batch is part of its epoch) and their share; the wall time of every timing job by rule;
+then where each measure job's time went, phase by phase, from its log.
 
     .venv/bin/python benchmarks/run_budget.py runs/budget [--configfile FILE] [--cores 4]
 
@@ -58,9 +60,19 @@ def phase_seconds(log: Path) -> dict[str, float]:
     }
 
 
+def floor_seconds(timings: pd.DataFrame) -> pd.Series:
+    """Seconds of one timed sample of every case (its first), largest first: the run's floor."""
+    rows = timings[~timings["operation"].str.startswith("first_batch")]
+    first = rows.sort_values("repeat").drop_duplicates(["method", "cutoff", "operation", "cache"])
+    seconds = first["seconds"] * first["loops"]
+    keys = first[["method", "cutoff", "operation", "cache"]].astype(str).agg(" ".join, axis=1)
+    return pd.Series(seconds.to_numpy(), index=keys.to_numpy()).sort_values(ascending=False)
+
+
 def job_seconds(results: Path, rule: str) -> pd.Series:
     """Wall seconds of every job of ``rule`` from Snakemake's ``benchmark:`` records, by job."""
-    records = sorted((results / "benchmarks" / rule).glob("*/*.tsv"))
+    benchmarks = results / "benchmarks"
+    records = sorted([*benchmarks.glob(f"{rule}.tsv"), *(benchmarks / rule).rglob("*.tsv")])
     return pd.Series(
         {str(path.relative_to(results)): pd.read_csv(path, sep="\t")["s"].iloc[0] for path in records}
     )
@@ -79,6 +91,23 @@ def report(directory: Path, wall: float | None) -> str:
     lines = []
     if wall is not None:
         lines.append(f"wall time of the run: {wall:.0f} s")
+    floor = floor_seconds(pd.concat(map(pd.read_csv, tables)))
+    lines.append(
+        f"floor (one timed sample of each of {len(floor)} cases): {floor.sum():.0f} s"
+        + (f"; the run took {wall / floor.sum():.2f}x that" if wall else "")
+    )
+    top = floor.head(10)
+    lines.append(
+        f"the 10 longest samples of the floor ({top.sum():.0f} s): "
+        + ", ".join(f"{case} {seconds:.1f} s" for case, seconds in top.items())
+    )
+    head = job_seconds(results, "head_to_head").sum()
+    drift = job_seconds(results, "machine_drift").sum()
+    environment = job_seconds(results, "environment").sum()
+    lines.append(
+        f"head-to-head job: {head:.0f} s; machine drift probe: {drift:.0f} s; "
+        f"environment: {environment:.0f} s"
+    )
     total_timed = timed.sum()
     lines.append(
         f"inside timed operations: {total_timed:.0f} s" + (f" ({total_timed / wall:.0%})" if wall else "")

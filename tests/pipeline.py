@@ -6,9 +6,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from imagestores.measure import epoch
+from imagestores.measure.sampling import LEFT_RACE, STOP_REASONS
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_CONFIGS = REPO / ".test" / "config"
@@ -38,6 +40,31 @@ def timed_cases(config: dict[str, Any], cutoff: int) -> list[tuple[str, str]]:
     default = SCHEMA["properties"]["loader"]["properties"]["min_images"]["default"]
     min_images = config.get("loader", {}).get("min_images", default)
     return TIMED_CASES if cutoff in epoch.timed_cutoffs(config["cutoffs"], min_images) else CASES
+
+
+def sampling_bounds(config: dict[str, Any]) -> tuple[int, int]:
+    """The fewest and most samples of a case in a run of ``config`` (schema defaults where it is silent)."""
+    defaults = SCHEMA["properties"]["timing"]["properties"]
+    timing = config.get("timing", {})
+    return (
+        timing.get("min_samples", defaults["min_samples"]["default"]),
+        timing.get("max_samples", defaults["max_samples"]["default"]),
+    )
+
+
+def assert_sampled_as_configured(timings: pd.DataFrame, config: dict[str, Any]) -> None:
+    """Every case says why it stopped; it took at most its most samples, and at least its fewest unless it
+    left its race (at least one then: its samples stand)."""
+    fewest, most = sampling_bounds(config)
+    keys = ["method", "cutoff", "operation", "cache"]
+    cases = timings.groupby(keys).agg(samples=("seconds", "size"), stopped=("stopped", "first"))
+    assert cases["stopped"].isin(STOP_REASONS).all(), set(cases["stopped"])
+    assert (cases["samples"] <= most).all()
+    left = cases["stopped"] == LEFT_RACE
+    assert (cases.loc[~left, "samples"] >= fewest).all() and (cases.loc[left, "samples"] >= 1).all()
+    single = cases.reset_index()
+    largest = single["cutoff"] == single["cutoff"].max()
+    assert not (left & ~largest.to_numpy()).any(), "only the head-to-head job races methods"
 
 
 def versioned_config(name: str = "config", **changes: Any) -> dict[str, Any]:

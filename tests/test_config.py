@@ -31,8 +31,9 @@ def test_the_shipped_and_test_configs_are_valid():
 
 def test_missing_keys_get_the_schema_defaults():
     config = checked({"dataset": {"source": "synthetic", "size": 100}, "cutoffs": [10]})
-    assert config["repeats"] == 5 and config["caches"] == ["warm", "cold"] and config["stores"]["keep"]
-    assert config["timing"]["max_repeats"] == 10 and config["verdicts"]["min_repeats"] == 5
+    assert config["caches"] == ["warm", "cold"] and config["stores"]["keep"]
+    assert config["timing"]["precision"] == 0.05 and config["timing"]["min_samples"] == 3
+    assert config["verdicts"]["min_samples"] == 3 and config["verdicts"]["min_ratio"] == 1.1
     assert config["aa_twins"] == []
 
 
@@ -45,7 +46,7 @@ def test_missing_keys_get_the_schema_defaults():
         ({"methods": [{"name": "gif", "method": "parquet", "options": {"encoding": "gif"}}]}, "methods"),
         ({"methods": [{"name": "z", "method": "zarr", "options": {"chunk": 3, "shard": 10}}]}, "methods"),
         ({"methods": ["disk", "disk"]}, "methods"),
-        ({"repeats": "three"}, "repeats"),
+        ({"timing": {"min_samples": "three"}}, "min_samples"),
         ({"dataset": {"source": "imagenet"}}, "source"),
         ({"dataset": {"size": 0}}, "size"),
         ({"aa_twins": ["webdataset"], "methods": ["npy"]}, "aa_twins"),
@@ -53,7 +54,8 @@ def test_missing_keys_get_the_schema_defaults():
             {"aa_twins": ["npy"], "methods": ["npy", {"name": "npy_twin", "method": "npy"}]},
             "aa_twins",
         ),
-        ({"timing": {"max_cv": 0}}, "max_cv"),
+        ({"timing": {"precision": 0}}, "precision"),
+        ({"repeats": 5}, "repeats"),
     ],
 )
 def test_a_bad_config_is_refused_naming_the_key(change, key):
@@ -63,10 +65,12 @@ def test_a_bad_config_is_refused_naming_the_key(change, key):
 
 
 def test_numbers_and_booleans_typed_as_strings_are_read_as_such():
-    config = versioned_config() | {"cutoffs": ["10", "20"], "repeats": "2", "paper": "false"}
+    config = versioned_config() | {"cutoffs": ["10", "20"], "paper": "false"}
     config["dataset"] = config["dataset"] | {"size": "50"}
+    config["timing"] = {"min_samples": "2", "max_seconds": "0.5"}
     config = checked(config)
-    assert config["cutoffs"] == [10, 20] and config["repeats"] == 2 and config["paper"] is False
+    assert config["cutoffs"] == [10, 20] and config["paper"] is False
+    assert config["timing"]["min_samples"] == 2 and config["timing"]["max_seconds"] == 0.5
     assert config["dataset"]["size"] == 50
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from imagestores.measure.drift import machine_drift, sample_spreads
-from imagestores.measure.timing import coefficient_of_variation
+from imagestores.measure.sampling import coefficient_of_variation
 
 
 def test_samples_sum_consecutive_calls_to_the_length_asked():

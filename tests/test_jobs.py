@@ -27,9 +27,9 @@ def test_a_store_that_cannot_fit_refuses_to_start_saying_how_much(monkeypatch, t
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 * 2**30, 0, 2**30))
     images = np.zeros((100_000, 32, 32, 3), dtype=np.uint8)
-    with pytest.raises(OSError, match=r"1\.0 GiB free, but 3 repeats .* up to 3\.3 GiB"):
-        jobs.check_free_space(tmp_path, images, repeats=3)
-    jobs.check_free_space(tmp_path, images[:1000], repeats=3)  # 34 MiB fits
+    with pytest.raises(OSError, match=r"1\.0 GiB free, but a store of 100,000 images .* up to 2\.7 GiB"):
+        jobs.check_free_space(tmp_path, images)
+    jobs.check_free_space(tmp_path, images[:1000])  # 27 MiB fits
 
 
 def test_gathering_only_skipped_tables_keeps_the_header(tmp_path):

@@ -46,8 +46,9 @@ def test_summary_of_four_repeats():
     row = summarise(timings(("lmdb", 10, "read_many", "warm", repeats))).iloc[0]
     q1, _, q3 = statistics.quantiles(repeats, n=4, method="inclusive")  # numpy's "linear"
     assert (q1, q3) == (1.75, 3.25)
-    assert row["repeats"] == 4
+    assert row["samples"] == 4
     assert row["median_s"] == 2.5
+    assert row["median_low_s"] <= 2.5 <= row["median_high_s"]
     assert (row["min_s"], row["max_s"]) == (1.0, 4.0)
     assert row["q1_s"] == pytest.approx(q1)
     assert row["q3_s"] == pytest.approx(q3)
@@ -72,7 +73,7 @@ def test_one_row_per_source_method_cutoff_operation_and_cache():
     assert summary.loc[("synthetic", "cold"), "median_s"] == 5.0
     assert summary.loc[("cifar10", "warm"), "median_s"] == 7.0
     single = summary.loc[("synthetic", "cold")]
-    assert single["repeats"] == 1
+    assert single["samples"] == 1
     assert math.isnan(single["cv"])
     assert single["iqr_s"] == 0
 
@@ -117,7 +118,7 @@ def test_clear_and_unclear_winners():
         ("disk", 10, "read_many", "warm", [0.1, 0.1, 0.1]),
         ("disk", 10, "read_one", "warm", [0.1, 0.1, 0.1]),
     )
-    table = winners(frame, summarise(frame), None, VerdictRules(min_repeats=3)).set_index("operation")
+    table = winners(frame, summarise(frame), None, VerdictRules(min_samples=3)).set_index("operation")
     assert list(table["criterion"]) == ["fastest", "fastest"]
     clear, unclear = table.loc["read_many"], table.loc["read_one"]
     assert (clear["cutoff"], clear["winner"], clear["runner_up"]) == (100, "lmdb", "hdf5")
@@ -129,8 +130,20 @@ def test_clear_and_unclear_winners():
     assert not unclear["beyond_spread"]
     assert clear["verdict"] == FASTER and clear["ci_low"] > 1.1 and clear["reason"] == ""
     assert clear["ci_low"] <= clear["margin"] <= clear["ci_high"]
-    assert unclear["verdict"] == UNCLEAR and unclear["ci_low"] <= 1
-    assert "lmdb spreads 50.0% (> 10.0%)" in unclear["reason"] and "includes 1" in unclear["reason"]
+    assert (clear["winner_samples"], clear["runner_up_samples"]) == (3, 3)
+    assert unclear["verdict"] == UNCLEAR and unclear["ci_low"] <= 1 and "includes 1" in unclear["reason"]
+    assert unclear["warning"] == "lmdb spreads 50.0%; hdf5 spreads 31.8%"
+
+
+def test_high_spread_warns_but_does_not_refuse_a_clear_verdict():
+    """sqlite spreads 15% (above pyperf's 10%), but its interval lies far above npy's: faster, warned."""
+    frame = timings(
+        ("npy", 100, "read_one", "cold", steady(1.0, count=9, cv=0.03)),
+        ("sqlite", 100, "read_one", "cold", steady(1.6, count=9, cv=0.15, seed=3)),
+    )
+    row = winners(frame, summarise(frame)).iloc[0]
+    assert (row["winner"], row["verdict"]) == ("npy", FASTER) and row["ci_low"] > 1.1
+    assert row["warning"].startswith("sqlite spreads") and row["reason"] == ""
 
 
 def test_winner_alone_or_from_one_repeat_has_no_spread_verdict():
@@ -148,7 +161,7 @@ def test_winner_alone_or_from_one_repeat_has_no_spread_verdict():
     assert pd.isna(alone["margin"])
     assert pd.isna(alone["beyond_spread"])
     assert table.loc["read_many", "verdict"] == UNCLEAR
-    assert table.loc["read_many", "reason"].startswith("too few repeats (1 < 5)")
+    assert table.loc["read_many", "reason"].startswith("too few samples (1 < 3)")
     assert (alone["verdict"], alone["reason"]) == (UNCLEAR, "no runner-up")
 
 
@@ -192,8 +205,8 @@ def test_identical_code_is_never_told_apart():
         assert len(check) == 1 and not check["told_apart"].any(), check.to_dict("records")
 
 
-def test_twins_told_apart_make_their_case_a_tie():
-    """When the twins differ beyond the rules (order or machine state did it), no winner is printed."""
+def test_what_twins_differed_by_is_their_case_noise_floor():
+    """Twins 2x apart (as two copies on disk may be when read cold): no verdict below 2x, one above it."""
     frame = timings(
         ("npy", 40, "read_many", "warm", steady(1.0)),
         ("npy_twin", 40, "read_many", "warm", steady(2.0)),
@@ -204,11 +217,14 @@ def test_twins_told_apart_make_their_case_a_tie():
     assert check["ratio"] == pytest.approx(2.0, rel=0.05)
     row = winners(frame, summarise(frame), twins={"npy_twin": "npy"}).iloc[0]
     assert (row["winner"], row["runner_up"]) == ("npy", "hdf5"), "a twin is a copy, never ranked"
-    assert row["verdict"] == UNCLEAR and "the A/A check told npy_twin from npy apart" in row["reason"]
+    assert row["verdict"] == FASTER and row["ci_low"] > 2.0, "3x clears the twins' 2x"
+    close = frame.assign(seconds=frame["seconds"].where(frame["method"] != "hdf5", frame["seconds"] * 0.6))
+    row = winners(close, summarise(close), twins={"npy_twin": "npy"}).iloc[0]
+    assert row["verdict"] == UNCLEAR and "within the 2.0" in row["reason"], "1.8x does not"
 
 
 def test_a_margin_within_what_twins_differed_by_is_not_faster():
-    """hdf5 is 1.18x behind npy, clear by itself; npy's twin, too noisy to be told apart, differed more."""
+    """hdf5 is 1.18x behind npy, clear by itself; npy's noisy twin differed by more (1.25x)."""
     frame = timings(
         ("npy", 40, "read_many", "warm", steady(1.0, cv=0.01)),
         ("hdf5", 40, "read_many", "warm", steady(1.18, cv=0.01, seed=2)),
@@ -219,19 +235,18 @@ def test_a_margin_within_what_twins_differed_by_is_not_faster():
         [frame, timings(("npy_twin", 40, "read_many", "warm", steady(1.25, cv=0.2, seed=1)))]
     )
     twins = {"npy_twin": "npy"}
-    assert not aa_check(with_twin, twins, VerdictRules())["told_apart"].any()
     row = winners(with_twin, summarise(with_twin), twins=twins).iloc[0]
     assert (row["winner"], row["runner_up"]) == ("npy", "hdf5")
     assert row["verdict"] == UNCLEAR and "its A/A twins differed by" in row["reason"]
 
 
-def test_a_margin_below_the_threshold_or_from_few_repeats_is_not_faster():
+def test_a_margin_below_the_threshold_or_from_few_samples_is_not_faster():
     close = timings(("a", 10, "read_many", "warm", steady(1.0)), ("b", 10, "read_many", "warm", steady(1.05)))
     row = winners(close, summarise(close)).iloc[0]
     assert row["verdict"] == UNCLEAR and "below 1.1x" in row["reason"]
     few = timings(("a", 10, "read_many", "warm", [1.0, 1.01]), ("b", 10, "read_many", "warm", [5.0, 5.1]))
     row = winners(few, summarise(few)).iloc[0]
-    assert row["verdict"] == UNCLEAR and row["reason"] == "too few repeats (2 < 5)"
+    assert row["verdict"] == UNCLEAR and row["reason"] == "too few samples (2 < 3)"
 
 
 def test_intervals_are_the_same_on_every_run():

@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagestores.measure import epoch, jobs
+from imagestores.measure import cases, epoch, jobs
 from imagestores.measure import timing as bench
 from imagestores.measure.floor import SuspectTiming
+from imagestores.measure.sampling import Sampling
+from imagestores.report.gather import gather_timings
 from imagestores.stores import Method, get
 from imagestores.stores.npy_array import NpyArray
 
@@ -48,7 +50,7 @@ def prepared(tmp_path, images, labels):
 def settings(tmp_path):
     """measure_job's settings for a quick run that keeps its store under ``tmp_path``."""
     return {
-        "repeats": 1,
+        "timing": {"min_samples": 1, "max_samples": 1},
         "random_reads": 5,
         "caches": ["warm"],
         "drop_caches": False,
@@ -59,28 +61,36 @@ def settings(tmp_path):
     }
 
 
+def time_reads(method, store, images, labels, caches=("warm",), **timing) -> list[bench.Measurement]:
+    """The read rows of one method's store, as a measure job times them (no filter)."""
+    run = {"random_reads": 5, "caches": list(caches), "drop_caches": False}
+    rules = Sampling(**({"min_samples": 1, "max_samples": 2} | timing))
+    plan = cases.Plan(images, labels, store.parent, run, rules, {})
+    rows = cases.time_reads({method.name: method}, {method.name: store}, plan, np.random.default_rng(0))
+    return rows[method.name]
+
+
 def test_a_reader_returning_wrong_images_fails_the_measurement(tmp_path):
     images, labels = images_and_labels()
     broken = Method("off_by_one", f"{__name__}:OffByOne", "arrays", "a deliberately wrong reader")
     broken.store(tmp_path / "s").write(images, labels)
     with pytest.raises(bench.ReadMismatch, match="off_by_one"):
-        bench.time_reads(broken, tmp_path / "s", images, labels, repeats=1, random_reads=5, caches=("warm",))
+        time_reads(broken, tmp_path / "s", images, labels)
 
 
-def test_a_read_faster_than_physics_allows_fails_the_measurement(tmp_path):
+def test_a_read_faster_than_physics_allows_fails_the_measurement(tmp_path, monkeypatch):
     """With the floor set absurdly high (1 KB/s as the fastest possible copy) every real read is suspect."""
     images, labels = images_and_labels()
     get("npy").store(tmp_path / "s").write(images, labels)
+    monkeypatch.setattr(cases, "physical_floor_bandwidth", lambda: 1e3)
     with pytest.raises(SuspectTiming):
-        bench.time_reads(
-            get("npy"), tmp_path / "s", images, labels, 1, 5, caches=("warm",), floor_bandwidth=1e3
-        )
+        time_reads(get("npy"), tmp_path / "s", images, labels)
 
 
 def test_honest_reads_pass_the_floor_measured_on_this_machine(tmp_path):
     images, labels = images_and_labels()
     get("npy").store(tmp_path / "s").write(images, labels)
-    rows = bench.time_reads(get("npy"), tmp_path / "s", images, labels, 2, 5, caches=CACHES)
+    rows = time_reads(get("npy"), tmp_path / "s", images, labels, CACHES)
     assert {(row.operation, row.cache) for row in rows} == {
         (operation, cache)
         for operation in ("read_many", "read_one", "read_random")
@@ -101,79 +111,55 @@ def test_a_lossy_store_within_tolerance_passes_and_a_wrong_one_does_not(tmp_path
         bench.read_all(jpeg, tmp_path / "s", 255 - images, labels)
 
 
+def outputs(tmp_path) -> jobs.MeasureOutputs:
+    return jobs.MeasureOutputs(tmp_path / "timings.csv", tmp_path / "usage.csv", tmp_path / "memory.csv")
+
+
 def test_a_method_that_cannot_hold_the_data_is_skipped_with_its_reason(tmp_path):
     """uint16 images in a JPEG variant: no timings, and the disk-usage row says why."""
     data = prepared(tmp_path, np.zeros((20, 8, 8, 3), dtype=np.uint16), np.zeros(20, dtype=np.uint8))
     spec = {"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg"}}
-    timings, usage = tmp_path / "timings.csv", tmp_path / "usage.csv"
-    jobs.measure_job(spec, data, 20, settings(tmp_path), timings, usage)
-    assert pd.read_csv(timings).empty
+    usage = tmp_path / "usage.csv"
+    jobs.measure_job(spec, data, 20, settings(tmp_path), outputs(tmp_path))
+    assert pd.read_csv(tmp_path / "timings.csv").empty and pd.read_csv(tmp_path / "memory.csv").empty
     row = pd.read_csv(usage).iloc[0]
     assert row["method"] == "parquet_jpeg" and "JPEG stores uint8" in row["note"]
     assert not (tmp_path / "stores" / "parquet_jpeg" / "20").exists()
 
 
-def test_every_row_carries_the_peak_memory_of_its_operation_measured_apart(tmp_path):
+def test_every_operation_has_its_peak_memory_measured_apart(tmp_path):
     """The study's LMDB holds every written image in its one transaction, and read_many fills one buffer of
-    all 2,000 images: both must show at least those bytes. Only the kept store is left behind."""
+    all 2,000 images: both must show at least those bytes. Only the kept store is left behind. Gathered,
+    every row of an operation carries its peak; epochs have none."""
     count = 2000
     images, labels = images_and_labels(count)
     data = prepared(tmp_path, images, labels)
-    timings = tmp_path / "timings.csv"
     # In a new interpreter, as Snakemake runs the job: its memory processes are forked from a clean one.
-    arguments = ("lmdb", data, count, settings(tmp_path), timings, tmp_path / "usage.csv")
+    arguments = ("lmdb", data, count, settings(tmp_path), outputs(tmp_path))
     job = multiprocessing.get_context("spawn").Process(target=jobs.measure_job, args=arguments)
     job.start()
     job.join()
     assert job.exitcode == 0
-    peaks = pd.read_csv(timings).groupby("operation")["peak_anon_bytes"].max()
-    assert set(peaks.dropna().index) == set(bench.OPERATIONS)
+    peaks = pd.read_csv(tmp_path / "memory.csv").set_index("operation")["peak_anon_bytes"]
+    assert set(peaks.index) == set(bench.OPERATIONS)
+    gather_timings([tmp_path / "timings.csv"], [tmp_path / "memory.csv"], tmp_path / "gathered.csv")
+    gathered = pd.read_csv(tmp_path / "gathered.csv").groupby("operation")["peak_anon_bytes"].max()
     epochs = {"epoch_w0", "first_batch_w0"} if not epoch.unavailable() else set()
-    assert set(peaks.index) - set(bench.OPERATIONS) == epochs  # epochs have no peak memory
+    assert set(gathered.dropna().index) == set(bench.OPERATIONS)
+    assert set(gathered.index) - set(bench.OPERATIONS) == epochs
     assert peaks["store_many"] >= images.nbytes and peaks["read_many"] >= images.nbytes
     assert peaks["store_one"] < images.nbytes
     assert [path.name for path in (tmp_path / "stores" / "lmdb").iterdir()] == [str(count)]
     assert pd.read_csv(tmp_path / "usage.csv")["integrity"].iloc[0].endswith(" of 4")
 
 
-class Calls:
-    """A stand-in for one timed call: returns the given seconds in turn (the last one forever)."""
-
-    def __init__(self, *seconds: float) -> None:
-        self.seconds = list(seconds)
-        self.count = 0
-
-    def __call__(self) -> float:
-        self.count += 1
-        return self.seconds.pop(0) if len(self.seconds) > 1 else self.seconds[0]
-
-
-def test_calls_too_short_to_time_alone_are_batched_until_a_sample_is_long_enough():
-    loops, samples = bench.sample(Calls(1e-4), bench.Repeats(5, min_sample_seconds=0.01))
-    assert loops == 128, "doubling from one call until a batch lasts 10 ms (100 calls)"
-    assert samples == [pytest.approx(1e-4)] * 5
-    assert bench.sample(Calls(0.02), bench.Repeats(3, min_sample_seconds=0.01)) == (1, [0.02] * 3)
-
-
-def test_noisy_cases_get_more_repeats_up_to_the_bound_and_quiet_ones_do_not():
-    quiet = Calls(1.0)
-    assert bench.sample(quiet, bench.Repeats(3, max_repeats=10))[1] == [1.0] * 3
-    noisy = Calls(*[1.0, 2.0] * 20)
-    assert len(bench.sample(noisy, bench.Repeats(3, max_repeats=10))[1]) == 10
-    wobbles = Calls(1.0, 1.3, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
-    taken = bench.sample(wobbles, bench.Repeats(2, max_repeats=20, max_cv=0.1))[1]
-    assert 2 < len(taken) < 20 and bench.coefficient_of_variation(taken) <= 0.1
-
-
 def test_a_batched_read_records_its_loops_and_seconds_per_call(tmp_path):
     images, labels = images_and_labels()
     method = get("npy")
     method.store(tmp_path / "store").write(images, labels)
-    rows = bench.time_reads(
-        method, tmp_path / "store", images, labels, bench.Repeats(2, min_sample_seconds=0.005), 5, ["warm"]
-    )
-    cases = {(row.operation, row.cache) for row in rows}
-    assert len(cases) == 3 and len(rows) == 6
-    for case in cases:
+    rows = time_reads(method, tmp_path / "store", images, labels, min_samples=2, min_sample_seconds=0.005)
+    timed = {(row.operation, row.cache) for row in rows}
+    assert len(timed) == 3 and len(rows) >= 6
+    for case in timed:
         assert len({row.loops for row in rows if (row.operation, row.cache) == case}) == 1
     assert all(row.loops >= 1 and row.seconds > 0 for row in rows)

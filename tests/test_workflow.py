@@ -13,7 +13,16 @@ import pandas as pd
 import pytest
 import yaml
 from PIL import Image
-from pipeline import CASES, REPO, TIMED_CASES, snakemake_command, timed_cases, versioned_config
+from pipeline import (
+    CASES,
+    REPO,
+    TIMED_CASES,
+    assert_sampled_as_configured,
+    sampling_bounds,
+    snakemake_command,
+    timed_cases,
+    versioned_config,
+)
 
 from imagestores.measure import epoch
 from imagestores.report import FIGURES
@@ -47,7 +56,7 @@ def tiny_run(tmp_path_factory):
     return workdir
 
 
-TIMING_RULES = {"measure", "head_to_head", "paper", "environment"}
+TIMING_RULES = {"measure", "head_to_head", "paper", "environment", "machine_drift"}
 """Rules whose jobs time something: each must run alone (profiles/default/config.yaml)."""
 
 
@@ -88,7 +97,7 @@ def test_fallback_to_synthetic_data_is_said_loudly(tiny_run):
     assert "SYNTHETIC images, not CIFAR-10" in (tiny_run / "snakemake-output.txt").read_text()
 
 
-def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
+def test_every_method_cutoff_and_operation_is_timed_as_sampling_asks(tiny_run):
     timings = pd.read_csv(tiny_run / "results" / "timings.csv", keep_default_na=False)
     counts = timings.groupby(["method", "cutoff", "operation", "cache"]).size()
     expected = {
@@ -97,8 +106,7 @@ def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
     assert set(counts.index) == expected
     epochs = {c for _, c, op, _ in expected if op.startswith("epoch")}
     assert epochs == (set() if epoch.unavailable() else {max(TINY["cutoffs"])}), "below loader.min_images"
-    # Noisy cases get more repeats, up to the bound (timing.max_repeats, 10 by default).
-    assert counts.between(TINY["repeats"], 10).all()
+    assert_sampled_as_configured(timings, TINY)
     cold = timings[timings["cache"] == "cold"]
     assert cold["eviction"].str.startswith("fadvise").all(), "every cold row says how it was made cold"
     assert (timings.loc[timings["cache"] != "cold", "eviction"] == "").all()
@@ -122,6 +130,23 @@ def test_every_method_cutoff_and_operation_is_timed_with_repeats(tiny_run):
     assert (filtered["images"] == matching).all(), "a filtered read reads exactly the matching images"
 
 
+def test_the_largest_cutoff_is_timed_once_by_the_head_to_head_job(tiny_run):
+    """Its measure jobs only build the store (disk usage, peak memory, damage); their tables are empty."""
+    largest = max(TINY["cutoffs"])
+    for method in MEASURED:
+        assert pd.read_csv(tiny_run / "results" / "timings" / method / f"{largest}.csv").empty
+        memory = pd.read_csv(tiny_run / "results" / "memory" / method / f"{largest}.csv")
+        assert set(memory["operation"]) == {operation for operation, _ in CASES}
+    head = pd.read_csv(tiny_run / "results" / "head_to_head.csv", keep_default_na=False)
+    timings = pd.read_csv(tiny_run / "results" / "timings.csv", keep_default_na=False)
+    at_largest = timings[timings["cutoff"] == largest].drop(columns="peak_anon_bytes")
+    pd.testing.assert_frame_equal(
+        at_largest.reset_index(drop=True), head.drop(columns="peak_anon_bytes"), check_dtype=False
+    )
+    log = (tiny_run / "results" / "logs" / "head_to_head.log").read_text()
+    assert "samples of each of" in log, "every case logs how it ended"
+
+
 def test_paper_mode_times_the_study_methods_once_each(tiny_run):
     paper = pd.read_csv(tiny_run / "results" / "paper.csv")
     assert set(paper["method"]) == {"disk", "lmdb", "hdf5"} & set(NAMES)
@@ -133,7 +158,9 @@ def test_paper_mode_times_the_study_methods_once_each(tiny_run):
 def test_summary_winners_and_machine_record(tiny_run):
     summary = pd.read_csv(tiny_run / "results" / "summary.csv")
     assert len(summary) == len(MEASURED) * sum(len(timed_cases(TINY, c)) for c in TINY["cutoffs"])
-    assert summary["repeats"].between(TINY["repeats"], 10).all() and (summary["loops"] >= 1).all()
+    assert summary["samples"].between(1, sampling_bounds(TINY)[1]).all() and (summary["loops"] >= 1).all()
+    assert (summary["median_low_s"] <= summary["median_s"]).all()
+    assert (summary["median_s"] <= summary["median_high_s"]).all()
     assert (summary["min_s"] <= summary["median_s"]).all() and (summary["median_s"] <= summary["max_s"]).all()
     winners = pd.read_csv(tiny_run / "results" / "winners.csv")
     fastest = winners[winners["criterion"] == "fastest"]
@@ -247,7 +274,7 @@ def test_a_bad_config_fails_before_any_job_naming_the_key(tmp_path):
 def test_numbers_typed_on_the_command_line_are_read_as_numbers(tmp_path):
     """``--config 'cutoffs=[10,20]'`` hands Snakemake strings; the run must take them as numbers."""
     result = snakemake(
-        tmp_path, TINY, "--cores", "1", "--dry-run", "--config", "cutoffs=[10,20]", "repeats=1"
+        tmp_path, TINY, "--cores", "1", "--dry-run", "--config", "cutoffs=[10,20]", "timing={min_samples: 1}"
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     planned = set(re.findall(r"results/timings/disk/\d+\.csv", result.stdout))

@@ -27,8 +27,8 @@ CUTOFFS = config["cutoffs"]
 MEASURE_SETTINGS = {
     key: config[key]
     for key in (
-        "repeats",
         "timing",
+        "verdicts",
         "random_reads",
         "caches",
         "drop_caches",
@@ -39,9 +39,8 @@ MEASURE_SETTINGS = {
     )
 }
 """What a timing job needs of the config: the measure jobs' and the head-to-head job's."""
-VERDICT_RULES = config["verdicts"] | {"max_cv": config["timing"]["max_cv"]}
-"""When a method is called faster (``stats.VerdictRules``): for the summary, and for the head-to-head job,
-which samples an undecided leading pair more."""
+VERDICT_RULES = config["verdicts"] | {"warn_cv": config["timing"]["warn_cv"]}
+"""When a method is called faster (``stats.VerdictRules``), and when its spread is worth a warning."""
 BENCH_SLOTS = 100
 """The ``bench_slot`` capacity that profiles/default/config.yaml gives a local run. A job that times
 something takes all of it, so it runs alone; every other job (preparing data, tables, figures) takes one,
@@ -72,11 +71,15 @@ def method_spec(wildcards):
 
 
 def measure_settings(wildcards):
-    """MEASURE_SETTINGS for one measure job; ``loader.timed`` says whether its cutoff times epochs."""
-    timed = int(wildcards.cutoff) in timed_cutoffs(
-        CUTOFFS, config["loader"]["min_images"]
-    )
-    return MEASURE_SETTINGS | {"loader": config["loader"] | {"timed": timed}}
+    """MEASURE_SETTINGS for one measure job: ``loader.timed`` says whether its cutoff times epochs, and
+    ``timed`` whether it times at all (the head-to-head job times the largest cutoff).
+    """
+    cutoff = int(wildcards.cutoff)
+    epochs = cutoff in timed_cutoffs(CUTOFFS, config["loader"]["min_images"])
+    return MEASURE_SETTINGS | {
+        "loader": config["loader"] | {"timed": epochs},
+        "timed": cutoff != max(CUTOFFS),
+    }
 
 
 def per_store(pattern):

@@ -14,12 +14,29 @@ rule describe_methods:
         "../scripts/describe_methods.py"
 
 
+rule machine_drift:
+    output:
+        "results/machine_drift.json",
+    log:
+        "results/logs/machine_drift.log",
+    benchmark:
+        "results/benchmarks/machine_drift.tsv"
+    conda:
+        "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=BENCH_SLOTS,
+    script:
+        "../scripts/machine_drift.py"
+
+
 rule measure:
     input:
-        rules.prepare_dataset.output,
+        data=rules.prepare_dataset.output,
+        drift=rules.machine_drift.output[0],
     output:
         timings="results/timings/{method}/{cutoff}.csv",
         disk_usage="results/disk_usage/{method}/{cutoff}.csv",
+        memory="results/memory/{method}/{cutoff}.csv",
     log:
         "results/logs/measure/{method}/{cutoff}.log",
     benchmark:
@@ -37,7 +54,8 @@ rule measure:
 
 rule head_to_head:
     input:
-        rules.prepare_dataset.output,
+        data=rules.prepare_dataset.output,
+        drift=rules.machine_drift.output[0],
     output:
         "results/head_to_head.csv",
     log:
@@ -52,7 +70,6 @@ rule head_to_head:
         methods=list(SPECS.values()),
         cutoff=max(CUTOFFS),
         settings=MEASURE_SETTINGS,
-        verdicts=VERDICT_RULES,
         twins=TWINS,
     script:
         "../scripts/head_to_head.py"
@@ -79,6 +96,8 @@ rule paper:
 
 
 rule environment:
+    input:
+        drift=rules.machine_drift.output[0],
     output:
         report(
             "results/environment.json",
@@ -87,6 +106,8 @@ rule environment:
         ),
     log:
         "results/logs/environment.log",
+    benchmark:
+        "results/benchmarks/environment.tsv"
     localrule: True
     conda:
         "../../envs/imagestores.yaml"

@@ -1,6 +1,10 @@
 rule gather_timings:
     input:
-        per_store(rules.measure.output.timings),
+        timings=[
+            *per_store(rules.measure.output.timings),
+            rules.head_to_head.output[0],
+        ],
+        memory=per_store(rules.measure.output.memory),
     output:
         "results/timings.csv",
     log:
@@ -11,7 +15,7 @@ rule gather_timings:
     resources:
         bench_slot=1,
     script:
-        "../scripts/gather.py"
+        "../scripts/gather_timings.py"
 
 
 rule gather_disk_usage:

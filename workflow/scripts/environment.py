@@ -6,4 +6,6 @@ from imagestores import logs
 from imagestores.measure import jobs
 
 logs.to_file(snakemake.log[0])
-jobs.environment_job(Path("results"), snakemake.params.config, Path(snakemake.output[0]))
+jobs.environment_job(
+    Path("results"), snakemake.params.config, Path(snakemake.input.drift), Path(snakemake.output[0])
+)

@@ -4,6 +4,7 @@ Guarded as multiprocessing asks: DataLoader workers started from a fork server (
 does not survive a fork) import this main module again, and must not run the job a second time.
 """
 
+import json
 from pathlib import Path
 
 from imagestores import logs
@@ -13,9 +14,13 @@ if __name__ == "__main__":
     logs.to_file(snakemake.log[0])
     jobs.measure_job(
         method=snakemake.params.method,
-        data_dir=Path(snakemake.input[0]).parent,
+        data_dir=Path(snakemake.input.data[0]).parent,
         cutoff=int(snakemake.wildcards.cutoff),
         settings=snakemake.params.settings,
-        timings_out=Path(snakemake.output.timings),
-        disk_usage_out=Path(snakemake.output.disk_usage),
+        outputs=jobs.MeasureOutputs(
+            Path(snakemake.output.timings),
+            Path(snakemake.output.disk_usage),
+            Path(snakemake.output.memory),
+        ),
+        drift=json.loads(Path(snakemake.input.drift).read_text()),
     )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from imagestores.measure.timing import coefficient_of_variation
+from imagestores.measure.sampling import coefficient_of_variation
 
 WORK = 20_000
 """Additions per call of the probe: about 0.5 ms of CPython here; no memory, no I/O."""

@@ -24,17 +24,17 @@ import importlib.util
 import logging
 import multiprocessing
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from imagestores.loading import collate_arrays, epoch_order, open_store
+from imagestores.loading import collate_arrays, open_store
 from imagestores.measure import cache
 from imagestores.measure.first_touch import back_for
-from imagestores.measure.floor import check_physical, physical_floor_bandwidth
-from imagestores.measure.timing import SEED, Measurement, ReadMismatch, describe, image_bytes, verify
+from imagestores.measure.floor import check_physical
+from imagestores.measure.timing import ReadMismatch, describe, verify
 from imagestores.stores import Method
 from imagestores.stores.base import Images
 
@@ -135,67 +135,6 @@ def check_labels(
         raise ReadMismatch(f"{method.name}: a timed epoch returned other labels than its ids' or missed some")
 
 
-def time_epochs(
-    method: Method,
-    store_path: Path,
-    images: Images,
-    labels: np.ndarray,
-    repeats: int,
-    batch_size: int,
-    workers: Sequence[int],
-    caches: Sequence[str] = ("warm", "cold"),
-    drop_caches: bool = False,
-    floor_bandwidth: float | None = None,
-) -> list[Measurement]:
-    """Time an epoch with each worker count in ``workers``, from each page-cache state in ``caches``.
-
-    Each worker count has one verified, untimed warm-up epoch (which also brings the store into the page
-    cache), then ``repeats`` timed epochs per cache state; a cold one first evicts every file of the store
-    and checks the eviction, as the other reads do, and backs the memory it may allocate (``first_touch``).
-    Every epoch uses the same seeded order.
-    """
-    floor = physical_floor_bandwidth() if floor_bandwidth is None else floor_bandwidth
-    files = cache.store_files(store_path)
-    order = epoch_order(len(images), SEED)
-    moved = image_bytes(images, order)
-    first_ids = batch_ids(order, batch_size, 0)
-    first_moved = image_bytes(images, first_ids)
-    results = []
-    for count in workers:
-        verified_epoch(method, store_path, images, labels, order, batch_size, count)
-        for state in caches:
-            evict = partial(cache.evict_and_verify, files, drop_caches) if state == "cold" else None
-            for repeat in range(repeats):
-                first, seconds, eviction = timed_epoch(
-                    method, store_path, labels, order, batch_size, count, evict, moved, floor
-                )
-                results += epoch_rows(
-                    count,
-                    state,
-                    repeat,
-                    (seconds, len(order), moved),
-                    (first, len(first_ids), first_moved),
-                    eviction,
-                )
-    return results
-
-
-def epoch_rows(
-    workers: int,
-    state: str,
-    repeat: int,
-    epoch: tuple[float, int, int],
-    first_batch: tuple[float, int, int],
-    eviction: str,
-) -> list[Measurement]:
-    """The two rows of one timed epoch: ``epoch_w{workers}`` and ``first_batch_w{workers}``, each from its
-    (seconds, images, bytes)."""
-    return [
-        Measurement(operation(workers), state, repeat, *epoch, eviction=eviction),
-        Measurement(first_batch_operation(workers), state, repeat, *first_batch, eviction=eviction),
-    ]
-
-
 def timed_epoch(
     method: Method,
     store_path: Path,
@@ -221,38 +160,3 @@ def timed_epoch(
 def timed_cutoffs(cutoffs: Sequence[int], min_images: int) -> list[int]:
     """The cutoffs whose jobs time epochs: those of at least ``min_images`` images, and the largest."""
     return sorted({cutoff for cutoff in cutoffs if cutoff >= min_images} | {max(cutoffs)})
-
-
-def measure(
-    method: Method, store_path: Path, images: Images, labels: np.ndarray, settings: Mapping
-) -> list[Measurement]:
-    """The epoch rows of one measure job (``settings``: the config's ``loader``, ``repeats``, ``caches``,
-    ``drop_caches``); none when ``loader["timed"]`` is false (a cutoff not in ``timed_cutoffs``), and none,
-    with the reason in the log, when torch is not installed."""
-    loader = settings["loader"]
-    if not loader.get("timed", True):
-        log.info(
-            "no epochs at %d images: fewer than loader.min_images and not the largest cutoff", len(images)
-        )
-        return []
-    reason = unavailable()
-    if reason:
-        log.warning("epoch operation of %s skipped: %s", method.name, reason)
-        return []
-    log.info(
-        "timing epochs of %s in batches of %d with %s DataLoader workers",
-        method.name,
-        loader["batch_size"],
-        ", ".join(map(str, loader["workers"])),
-    )
-    return time_epochs(
-        method,
-        store_path,
-        images,
-        labels,
-        settings["repeats"],
-        loader["batch_size"],
-        loader["workers"],
-        settings["caches"],
-        settings["drop_caches"],
-    )

@@ -15,20 +15,21 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from importlib.metadata import requires
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from imagestores.data.prepared import load_prepared
-from imagestores.measure import epoch, integrity, timing
-from imagestores.measure.drift import machine_drift
+from imagestores.measure import cases, epoch, integrity, timing
 from imagestores.measure.first_touch import first_touch_cost
 from imagestores.measure.machine import environment_record
 from imagestores.measure.memory import FreshProcesses
-from imagestores.stores import MethodSpec, MissingLibrary, UnsupportedInput, resolve
+from imagestores.measure.sampling import Sampling
+from imagestores.stores import MethodSpec, MissingLibrary, UnsupportedInput, name_of, resolve
 from imagestores.stores.base import PACKAGE_FILES, Images, image_sizes, metadata_of
 from imagestores.stores.where import Where
 
@@ -41,9 +42,12 @@ TIMING_COLUMNS = [
     *MEASUREMENT_COLUMNS[: MEASUREMENT_COLUMNS.index("eviction")],
     "peak_anon_bytes",
     "eviction",
+    "stopped",
     "source",
     "host",
 ]
+MEMORY_COLUMNS = ["method", "cutoff", "operation", "peak_anon_bytes"]
+"""``results/memory/``: each operation's peak memory, run once in a fresh process (``measure.memory``)."""
 DISK_COLUMNS = [
     "method",
     "cutoff",
@@ -57,31 +61,18 @@ DISK_COLUMNS = [
 """``integrity``: what reading did after bytes were flipped in a copy of the store (``integrity.verdict``)."""
 
 
-def write_table(
-    rows: list[timing.Measurement],
-    method: str,
-    cutoff: int,
-    source: str,
-    out: Path,
-    peaks: Mapping[str, int] | None = None,
-) -> None:
-    """One row per timed repeat, with what was stored, the operation's peak memory (``peaks``, empty when
-    not measured), the data source and the host it ran on."""
-    timing_frame(rows, method, cutoff, source, peaks).to_csv(out, index=False)
+def write_table(rows: list[timing.Measurement], method: str, cutoff: int, source: str, out: Path) -> None:
+    """One row per timed sample, with the data source and the host it ran on; the operation's peak memory
+    is joined in when the tables are gathered (``report.gather``)."""
+    timing_frame(rows, method, cutoff, source).to_csv(out, index=False)
 
 
-def timing_frame(
-    rows: list[timing.Measurement],
-    method: str,
-    cutoff: int,
-    source: str,
-    peaks: Mapping[str, int] | None = None,
-) -> pd.DataFrame:
+def timing_frame(rows: list[timing.Measurement], method: str, cutoff: int, source: str) -> pd.DataFrame:
     """The rows of ``write_table`` as a frame of ``TIMING_COLUMNS``."""
     frame = pd.DataFrame([asdict(row) for row in rows], columns=MEASUREMENT_COLUMNS)
     frame.insert(0, "method", method)
     frame.insert(1, "cutoff", cutoff)
-    frame["peak_anon_bytes"] = frame["operation"].map(peaks or {}).astype("Int64")
+    frame["peak_anon_bytes"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     frame["source"] = source
     frame["host"] = socket.gethostname()
     return frame[TIMING_COLUMNS]
@@ -127,18 +118,13 @@ def store_bound(images: Images) -> int:
     return int(image_sizes(images).sum()) + 4096 * len(images)
 
 
-def check_free_space(root: Path, images: Images, repeats: int) -> None:
-    """Refuse to start when ``root`` cannot hold the repeats of a store, naming what is needed.
+def check_free_space(root: Path, images: Images) -> None:
+    """Refuse to start when ``root`` cannot hold the stores of one measure job, naming what is needed.
 
-    Every timed repeat keeps its store until all are timed, so ``repeats`` + 2 stores (with the memory run)
-    exist at once; each is bounded by ``store_bound`` (a file per image).
+    The store read, one round's timed write, the store a rerun replaces and the memory run's write exist
+    at once; each is bounded by ``store_bound`` (a file per image).
     """
-    require_free_space(
-        root,
-        (repeats + 2) * store_bound(images),
-        f"{repeats} repeats of a store of {len(images):,} images",
-        "lower `repeats`, ",
-    )
+    require_free_space(root, 4 * store_bound(images), f"a store of {len(images):,} images")
 
 
 def require_free_space(root: Path, needed: int, what: str, or_else: str = "") -> None:
@@ -158,18 +144,21 @@ def measure_job(
     data_dir: Path,
     cutoff: int,
     settings: Mapping[str, Any],
-    timings_out: Path,
-    disk_usage_out: Path,
+    outputs: MeasureOutputs,
+    drift: Mapping[str, Any] | None = None,
 ) -> None:
     """Write, read and measure one store of ``cutoff`` images, all in this job.
 
-    One job does all three so that a store on node-local scratch is read on the node that wrote it. The
-    store goes to ``settings["stores"]["root"]`` (environment variables expanded on the node that runs
-    the job) and is removed afterwards unless ``settings["stores"]["keep"]``. A leftover of a killed run
-    is removed first, never trusted. ``settings`` holds the config's ``repeats``, ``random_reads``,
-    ``caches``, ``drop_caches``, ``timing`` (see timing.Repeats), ``loader`` (the ``epoch`` operation,
-    ``measure.epoch``), ``filter`` (the ``read_filtered`` operation's ``stores.where.Where``; without it
-    the operation is left out) and ``integrity`` (trials of the untimed damage test, ``integrity_job``).
+    One job does all so that a store on node-local scratch is read on the node that wrote it. The store
+    goes to ``settings["stores"]["root"]`` (environment variables expanded on the node that runs the job)
+    and is removed afterwards unless ``settings["stores"]["keep"]``. A leftover of a killed run is removed
+    first, never trusted. ``settings`` holds the config's ``timing`` and ``verdicts`` (how many samples,
+    ``sampling.Sampling.configured`` with the machine's ``drift``), ``random_reads``, ``caches``,
+    ``drop_caches``, ``loader`` (the ``epoch`` operation, ``measure.epoch``; its ``timed`` says whether
+    this cutoff times epochs), ``filter`` (the ``read_filtered`` operation's ``stores.where.Where``;
+    without it the operation is left out), ``integrity`` (trials of the untimed damage test,
+    ``integrity_job``) and ``timed``: false at the largest cutoff, which the head-to-head job times, so
+    this job only builds the store for disk usage, peak memory and the damage test.
 
     The processes that measure peak memory are forked as the job starts, so it must be the first work of
     a new interpreter, as a Snakemake script job is: forked from a process that had already worked, they
@@ -177,7 +166,26 @@ def measure_job(
     """
     resolve(method).store_class().unavailable()  # imports the store and its library before the forks
     with FreshProcesses(len(timing.OPERATIONS)) as fresh:
-        measure_store(method, data_dir, cutoff, settings, timings_out, disk_usage_out, fresh)
+        measure_store(method, data_dir, cutoff, settings, outputs, fresh, drift)
+
+
+@dataclass(frozen=True)
+class MeasureOutputs:
+    """Where a measure job writes: its timed samples, its disk usage row, its peak memory per operation."""
+
+    timings: Path
+    disk_usage: Path
+    memory: Path
+
+    def write(self, rows: list[timing.Measurement], usage: dict, peaks: Mapping[str, int]) -> None:
+        method, cutoff, source = usage["method"], usage["cutoff"], usage["source"]
+        write_table(rows, method, cutoff, source, self.timings)
+        pd.DataFrame([usage], columns=DISK_COLUMNS).to_csv(self.disk_usage, index=False)
+        memory = [
+            {"method": method, "cutoff": cutoff, "operation": op, "peak_anon_bytes": peak}
+            for op, peak in peaks.items()
+        ]
+        pd.DataFrame(memory, columns=MEMORY_COLUMNS).to_csv(self.memory, index=False)
 
 
 def measure_store(
@@ -185,9 +193,9 @@ def measure_store(
     data_dir: Path,
     cutoff: int,
     settings: Mapping[str, Any],
-    timings_out: Path,
-    disk_usage_out: Path,
+    outputs: MeasureOutputs,
     fresh: FreshProcesses,
+    drift: Mapping[str, Any] | None = None,
 ) -> None:
     """measure_job's work, with processes forked before it to measure each operation's peak memory."""
     method = resolve(spec)
@@ -201,39 +209,78 @@ def measure_store(
     except UnsupportedInput as reason:
         why = "is not installed here" if isinstance(reason, MissingLibrary) else "cannot hold this data"
         log.warning("%s %s, skipped: %s", method.name, why, reason)
-        write_table([], method.name, cutoff, source, timings_out)
-        pd.DataFrame([usage | {"note": str(reason)}], columns=DISK_COLUMNS).to_csv(
-            disk_usage_out, index=False
-        )
+        outputs.write([], usage | {"note": str(reason)}, {})
         return
     where = filter_of(settings)
-    if where is not None and not len(matching := where.select(labels, metadata_of(images))):
-        log.warning(
-            "the filter %s matches none of %d images: read_filtered times the search alone", where, cutoff
-        )
-    elif where is not None:
-        log.info("the filter %s matches %d of %d images", where, len(matching), cutoff)
-    repeats = timing.Repeats(settings["repeats"], **settings.get("timing", {}))
-    check_free_space(root, images, repeats.bound)
+    log_filter(where, images, labels)
+    check_free_space(root, images)
+    scratch = timing.fresh(store.with_name(f"{store.name}.partial"))
+    rows = time_or_build(method, images, labels, scratch, settings, drift)
     timing.fresh(store)
-    log.info("timing writes of %s with %d images, %s", method.name, cutoff, repeats)
-    scratch = store.with_name(f"{store.name}.partial")
-    rows = timing.time_writes(method, images, labels, keep=store, scratch=scratch, repeats=repeats)
-    log.info("timing reads of %s: %s page cache", method.name, " and ".join(settings["caches"]))
-    rows += timing.time_reads(
-        method,
-        store,
-        images,
-        labels,
-        repeats,
-        settings["random_reads"],
-        settings["caches"],
-        settings["drop_caches"],
-        where=where,
-    )
-    rows += epoch.measure(method, store, images, labels, settings)
+    (scratch / method.name / "store").rename(store)
+    shutil.rmtree(scratch)
     usage |= disk_usage(store)
-    log.info("measuring peak memory of every operation of %s, each in a fresh process", method.name)
+    peaks = peak_memory(spec, fresh, data_dir, cutoff, settings, store, scratch)
+    usage["integrity"] = integrity_job(spec, store, data_dir, cutoff, settings["integrity"], scratch)
+    if not settings["stores"]["keep"]:
+        shutil.rmtree(store)
+    outputs.write(rows, usage, peaks)
+    log.info("measured %s with %d images", method.name, cutoff)  # ends the last phase (run_budget.py)
+
+
+def log_filter(where: Where | None, images: Images, labels: Any) -> None:
+    """Say how many images the filter matches: a filter matching none times the search alone."""
+    if where is None:
+        return
+    matching = where.select(labels, metadata_of(images))
+    if not len(matching):
+        log.warning(
+            "the filter %s matches none of %d images: read_filtered times the search alone",
+            where,
+            len(images),
+        )
+    else:
+        log.info("the filter %s matches %d of %d images", where, len(matching), len(images))
+
+
+def time_or_build(
+    method: Any,
+    images: Images,
+    labels: Any,
+    scratch: Path,
+    settings: Mapping[str, Any],
+    drift: Mapping[str, Any] | None,
+) -> list[timing.Measurement]:
+    """Time every case of ``method`` (``cases.time_methods``, a race of one), its store left in
+    ``scratch``/name/store; or, where ``settings["timed"]`` is false, only build that store."""
+    if not settings.get("timed", True):
+        log.info(
+            "building %s with %d images untimed: the head-to-head job times this size",
+            method.name,
+            len(images),
+        )
+        (scratch / method.name).mkdir(parents=True)
+        method.store(scratch / method.name / "store").write(images, labels)
+        return []
+    log.info("timing writes, reads and epochs of %s with %d images", method.name, len(images))
+    plan = cases.Plan(
+        images, labels, scratch, settings, Sampling.configured(settings, drift), {}, filter_of(settings)
+    )
+    rows, _ = cases.time_methods({method.name: method}, plan, np.random.default_rng(timing.SEED))
+    return rows[method.name]
+
+
+def peak_memory(
+    spec: MethodSpec,
+    fresh: FreshProcesses,
+    data_dir: Path,
+    cutoff: int,
+    settings: Mapping[str, Any],
+    store: Path,
+    scratch: Path,
+) -> dict[str, int]:
+    """Each operation's peak memory, run once in one of the ``fresh`` processes (writes into ``scratch``)."""
+    log.info("measuring peak memory of every operation of %s, each in a fresh process", name_of(spec))
     timing.fresh(scratch).mkdir(parents=True)
     writes = timing.write_cases(cutoff)
     peaks = {
@@ -248,15 +295,10 @@ def measure_store(
             where=settings.get("filter"),
         )
         for operation in timing.OPERATIONS
-        if operation != timing.FILTERED or where is not None
+        if operation != timing.FILTERED or settings.get("filter")
     }
     shutil.rmtree(scratch)
-    usage["integrity"] = integrity_job(spec, store, data_dir, cutoff, settings["integrity"], scratch)
-    if not settings["stores"]["keep"]:
-        shutil.rmtree(store)
-    write_table(rows, method.name, cutoff, source, timings_out, peaks)
-    pd.DataFrame([usage], columns=DISK_COLUMNS).to_csv(disk_usage_out, index=False)
-    log.info("measured %s with %d images", method.name, cutoff)  # ends the last phase (run_budget.py)
+    return peaks
 
 
 def integrity_job(
@@ -311,11 +353,11 @@ OUTSIDE_EXTRAS = ("mosaicml-streaming",)
 """Libraries installed beside the extras (README, Training loops), whose versions are recorded too."""
 
 
-def environment_job(results_dir: Path, config: dict, out: Path) -> None:
+def environment_job(results_dir: Path, config: dict, drift: Path, out: Path) -> None:
     """The machine record: hardware, file system of the results, software versions, commit, config hash,
     under ``skipped`` what could not be measured here and why (the epoch without torch, a method without
     its library), the cost of fresh memory (``memory_first_touch``) and how far the machine's own speed
-    drifts (``machine_drift``, 10 s)."""
+    drifts (``machine_drift``: the ``machine_drift`` job's record, ``drift``)."""
     required = (re.split(r"[=<>!~ ;\[]", spec)[0] for spec in requires("imagestores") or [])
     record = environment_record(Path(results_dir), config, ["imagestores", *required, *OUTSIDE_EXTRAS])
     skipped = {"epoch": epoch.unavailable()} | {
@@ -323,7 +365,7 @@ def environment_job(results_dir: Path, config: dict, out: Path) -> None:
     }
     record["skipped"] = {what: reason for what, reason in skipped.items() if reason}
     record["memory_first_touch"] = first_touch_cost()
-    record["machine_drift"] = machine_drift()
+    record["machine_drift"] = json.loads(Path(drift).read_text())
     Path(out).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 

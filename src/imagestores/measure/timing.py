@@ -1,15 +1,15 @@
-"""Timing of one store: write many, write one, read many, read one, read a random batch, read a filter's.
+"""The timed calls of one store: write many, write one, read many, read one, a random batch, a filter's.
 
-Every measurement is taken here with ``time.perf_counter_ns`` around exactly the store's work: buffers are
-allocated and touched before the clock starts, verification runs while the clock is stopped, and each
-case has an untimed warm-up before its repeats. Reads are timed from a warm page cache and, after evicting
-the store's files and checking that they are gone, from a cold one. Peak memory is not measured here: each
-operation runs once more in a fresh process for it (``operation_run``, imagestores.memory).
+Every call is timed here with ``time.perf_counter_ns`` around exactly the store's work: buffers are
+allocated and touched before the clock starts, and verification runs while the clock is stopped. How many
+samples each case gets, and its warm-up, is ``measure.cases``' and ``measure.sampling``'s. Reads are timed
+from a warm page cache and, after evicting the store's files and checking that they are gone, from a cold
+one. Peak memory is not measured here: each operation runs once more in a fresh process for it
+(``operation_run``, imagestores.memory).
 """
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +22,7 @@ import numpy as np
 
 from imagestores.measure import cache
 from imagestores.measure.first_touch import back_for
-from imagestores.measure.floor import check_physical, physical_floor_bandwidth
+from imagestores.measure.floor import check_physical
 from imagestores.stores import Method
 from imagestores.stores.base import BATCH_BYTES, Images, byte_batches, image_sizes, metadata_of
 from imagestores.stores.where import Where
@@ -39,65 +39,6 @@ LOSSY_MIN_PSNR_DB = 25.0
 JPEG at quality 90 (4:4:4 chroma) kept every one of 1,000 synthetic 32x32 images above 30 dB; another
 image of the set, or a shifted one, falls far below 20 dB, so the check tells a lossy copy from wrong data.
 """
-
-
-MAX_LOOPS = 1000
-"""At most this many calls make one sample, however short one call is."""
-
-
-@dataclass(frozen=True)
-class Repeats:
-    """How many samples a case gets, and how many calls make one sample.
-
-    As pyperf does, a call shorter than ``min_sample_seconds`` is too short to time alone (timer overhead
-    and scheduling noise are a large part of it), so each sample sums calls until it is measurable. Then
-    at least ``minimum`` samples are taken, and more, up to ``max_repeats``, while their coefficient of
-    variation stays above ``max_cv``: noisy cases get more repeats, quiet ones cost no more.
-    """
-
-    minimum: int
-    max_repeats: int | None = None
-    max_cv: float = 0.10
-    min_sample_seconds: float = 0.0
-
-    @property
-    def bound(self) -> int:
-        return max(self.minimum, self.max_repeats or self.minimum)
-
-    def unsteady(self, samples: Sequence[float]) -> bool:
-        """More samples are due: too few, or spread above ``max_cv`` while the bound allows more."""
-        if len(samples) < self.minimum:
-            return True
-        return len(samples) < self.bound and coefficient_of_variation(samples) > self.max_cv
-
-
-def coefficient_of_variation(samples: Sequence[float]) -> float:
-    """Sample standard deviation over mean (0 for fewer than two samples)."""
-    if len(samples) < 2:
-        return 0.0
-    values = np.asarray(samples, dtype=float)
-    return float(values.std(ddof=1) / values.mean())
-
-
-def calibrate(call: Callable[[], float], min_sample_seconds: float) -> int:
-    """Calls per sample, found as timeit's autorange does: double the batch until it lasts long enough.
-
-    The calibration batches are not kept: they are the case's warm-up (at least one whole call, untimed),
-    so no case needs another.
-    """
-    loops = 1
-    while loops < MAX_LOOPS and sum(call() for _ in range(loops)) < min_sample_seconds:
-        loops = min(MAX_LOOPS, loops * 2)
-    return loops
-
-
-def sample(call: Callable[[], float], policy: Repeats) -> tuple[int, list[float]]:
-    """Calls per sample, and the samples (seconds per call, the mean of the sample's calls)."""
-    loops = calibrate(call, policy.min_sample_seconds)
-    samples: list[float] = []
-    while policy.unsteady(samples):
-        samples.append(sum(call() for _ in range(loops)) / loops)
-    return loops, samples
 
 
 class ReadMismatch(AssertionError):
@@ -118,6 +59,8 @@ class Measurement:
     """Calls timed in this sample: more than one when one call is too short to time alone."""
     eviction: str = ""
     """For cold reads: how the store was evicted, and ``not verified`` when pages stayed resident."""
+    stopped: str = ""
+    """Why the case took no more samples (``sampling.STOP_REASONS``); empty for the study-way timings."""
 
 
 class Stopwatch:
@@ -209,44 +152,6 @@ def fresh(path: Path) -> Path:
     return path
 
 
-def time_writes(
-    method: Method,
-    images: Images,
-    labels: np.ndarray,
-    keep: Path,
-    scratch: Path,
-    repeats: int | Repeats,
-) -> list[Measurement]:
-    """Time writing all images (``store_many``) and one image (``store_one``), ``repeats`` times each.
-
-    Every call writes a new store into ``scratch``; the last complete ``store_many`` store is moved to
-    ``keep``. Stores are removed only after all are timed, because creating many files right after
-    deleting many is slower and would bias later repeats.
-    """
-    policy = as_policy(repeats)
-    fresh(scratch).mkdir(parents=True)
-    count = len(images)
-    results = []
-    written: list[Path] = []
-    for operation, chosen in write_cases(count).items():
-        subset, subset_labels = images[chosen], labels[chosen]
-        method.store(scratch / f"warmup-{operation}").write(subset[:1], subset_labels[:1])
-        paths = (scratch / f"{operation}-{call}" for call in itertools.count())
-        moved = image_bytes(images, range(chosen.start, chosen.stop))
-        write_once = partial(timed_write, method, paths, written, subset, subset_labels, moved)
-        loops, samples = sample(write_once, policy)
-        results += [
-            Measurement(operation, "none", repeat, seconds, len(subset), moved, loops)
-            for repeat, seconds in enumerate(samples)
-        ]
-        if operation == "store_many":
-            last_many = written[-1]
-    fresh(keep).parent.mkdir(parents=True, exist_ok=True)
-    last_many.rename(keep)
-    shutil.rmtree(scratch)
-    return results
-
-
 def timed_write(
     method: Method,
     paths: Iterator[Path],
@@ -266,11 +171,6 @@ def timed_write(
     with watch.running():
         store.write(images, labels)
     return watch.seconds
-
-
-def as_policy(repeats: int | Repeats) -> Repeats:
-    """A plain number of repeats is a policy that never batches and never adds repeats."""
-    return repeats if isinstance(repeats, Repeats) else Repeats(repeats)
 
 
 def random_indices(count: int, sample: int) -> np.ndarray:
@@ -308,9 +208,6 @@ def timed_read_cases(
     if where is not None:
         cases[FILTERED] = where.select(labels, metadata_of(images))
     return cases
-
-
-"""Every measured operation, in the order they run."""
 
 
 def operation_run(
@@ -431,49 +328,6 @@ def read_some(
         reader.read_into(indices, buffer, labels_out)
     verify(method, buffer, labels_out, images, labels, indices)
     return watch.seconds
-
-
-def time_reads(
-    method: Method,
-    store_path: Path,
-    images: Images,
-    labels: np.ndarray,
-    repeats: int | Repeats,
-    random_reads: int,
-    caches: Sequence[str] = ("warm", "cold"),
-    drop_caches: bool = False,
-    floor_bandwidth: float | None = None,
-    where: Where | None = None,
-) -> list[Measurement]:
-    """Time every read case from each page-cache state in ``caches``, after an untimed warm-up (the
-    calibration's first call, which verifies what it reads).
-
-    ``read_many`` reads all images in order (its warm warm-up brings the store into the page cache);
-    ``read_one`` opens the store, reads one image and closes it; ``read_random`` reads ``random_reads``
-    images at shuffled positions in one call; with ``where``, ``read_filtered`` opens the store and reads
-    every image it matches, found by the store. A cold repeat first evicts every file of the store and
-    checks the eviction (every call of a batched sample: each call reads a cold store). A read faster than
-    ``floor_bandwidth`` bytes/s (by default, ``physical_floor_bandwidth()``) is physically impossible and
-    fails with SuspectTiming.
-    """
-    policy = as_policy(repeats)
-    floor = physical_floor_bandwidth() if floor_bandwidth is None else floor_bandwidth
-    files = cache.store_files(store_path)
-    results = []
-    for operation, indices in timed_read_cases(images, labels, random_reads, where).items():
-        read = operation_run(method, operation, images, labels, store_path, random_reads, where)
-        moved = image_bytes(images, indices)
-        for state in caches:
-            evictions: list[str] = []
-            evict = partial(cache.evict_and_verify, files, drop_caches) if state == "cold" else None
-            loops, samples = sample(partial(timed_read, read, evict, evictions, moved, floor), policy)
-            results += [
-                Measurement(
-                    operation, state, repeat, seconds, len(indices), moved, loops, case_eviction(evictions)
-                )
-                for repeat, seconds in enumerate(samples)
-            ]
-    return results
 
 
 def timed_read(

@@ -1,6 +1,6 @@
 """Aggregate figures, drawn with seaborn from the gathered tables.
 
-Lines show the median of the repeats and bands their full range (fastest to slowest). Every method keeps
+Lines show the median of the samples and bands their full range (fastest to slowest). Every method keeps
 one colour in every figure, shades of one hue per family, so related methods read as a group. Warm and
 cold page-cache reads are separate panels, never one line. The data source is in every title.
 """
@@ -153,7 +153,7 @@ def _overlay_study(
 
 
 def _study_legend(figure: plt.Figure, with_paper: bool) -> None:
-    handles = [Line2D([], [], color="grey", marker="o", label="this pipeline: median, range of repeats")]
+    handles = [Line2D([], [], color="grey", marker="o", label="this pipeline: median, range of samples")]
     if with_paper:
         handles.append(
             Line2D([], [], color="grey", ls="--", marker="x", label="this machine, the study's way")
@@ -320,28 +320,36 @@ def plot_overview(timings: Path, methods: Path, outputs: Sequence[Path]) -> None
     """At the largest store size: a row per method (grouped by family), a column per operation and cache.
 
     Each cell's colour is the method's median time over the best method's for that column (1 is the
-    best, darker is slower, log scale) and its text the median itself. Lossy methods are marked.
+    best, darker is slower, log scale) and its text the median itself with the samples it rests on (a
+    method that left its race early has few). Lossy methods are marked.
     """
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
     largest = frame[frame["cutoff"] == frame["cutoff"].max()]
-    medians = (
-        largest.groupby(["method", "operation", "cache"])["seconds"].median().unstack(["operation", "cache"])
-    )
+    grouped = largest.groupby(["method", "operation", "cache"])["seconds"]
+    medians = grouped.median().unstack(["operation", "cache"])
+    counts = grouped.size().unstack(["operation", "cache"])
     cases = [case for case in CASES if case in medians.columns]
     described = read_methods(methods)
     style = Style(described)
     order = style.ordered(medians.index)
-    medians = medians.loc[order, cases]
+    medians, counts = medians.loc[order, cases], counts.loc[order, cases]
     relative = medians / medians.min()
+    cells = [
+        [f"{_duration(median)}\nn={count:.0f}" if pd.notna(median) else "" for median, count in pair]
+        for pair in (
+            zip(row_m, row_n, strict=True)
+            for row_m, row_n in zip(medians.to_numpy(), counts.to_numpy(), strict=True)
+        )
+    ]
     lossy = set(described.index[described["lossy"].astype(bool)])
     rows = [f"{style.family[m]}: {m}{' (lossy)' if m in lossy else ''}" for m in order]
     columns = [f"{operation}\n{cache}".replace("\nnone", "\n(write)") for operation, cache in cases]
     figure, axes = plt.subplots(
-        figsize=(1.25 * len(cases) + 4.0, 0.42 * len(order) + 2.2), layout="constrained"
+        figsize=(1.25 * len(cases) + 4.0, 0.55 * len(order) + 2.2), layout="constrained"
     )
     sns.heatmap(
         pd.DataFrame(relative.to_numpy(), index=rows, columns=columns),
-        annot=medians.map(_duration).to_numpy(),
+        annot=np.asarray(cells, dtype=object),
         fmt="",
         annot_kws={"fontsize": 7.5},
         cmap="rocket_r",

@@ -1,9 +1,11 @@
 """The spread behind every median, and which method wins by how much, and whether that is known.
 
 A median alone cannot say whether a method is faster or just lucky. The quartiles and the coefficient of
-variation say how far the repeats disagree; a bootstrap interval of the ratio of medians says how far the
-margin could be off; and A/A twins (one method measured twice under two names) say how far identical code
-differs between jobs. A method is called ``faster`` only when all three allow it.
+variation say how far the samples disagree; a bootstrap interval of the ratio of medians says how far the
+margin could be off (more spread, a wider interval); and A/A twins (one method measured twice under two
+names) say how far identical code differs. A method is called ``faster`` when the interval lies above
+both the minimum ratio and the twins' difference. High spread is a warning beside the verdict, as in
+pyperf, not a veto: a veto made two runs of the same data disagree on clear winners.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from imagestores.measure.sampling import median_interval
 
 KEYS = ["source", "method", "cutoff", "operation", "cache"]
 """One summary row per distinct combination: the repeats of one operation on one store."""
@@ -27,6 +31,8 @@ WINNER_COLUMNS = [
     "winner_value",
     "runner_up",
     "runner_up_value",
+    "winner_samples",
+    "runner_up_samples",
     "unit",
     "margin",
     "beyond_spread",
@@ -34,6 +40,7 @@ WINNER_COLUMNS = [
     "ci_high",
     "verdict",
     "reason",
+    "warning",
 ]
 
 FASTER = "faster"
@@ -61,12 +68,13 @@ AA_COLUMNS = [
 
 @dataclass(frozen=True)
 class VerdictRules:
-    """When a method is called faster: the config's ``verdicts`` and ``timing.max_cv``."""
+    """When a method is called faster: the config's ``verdicts``; and ``timing.warn_cv``, the spread worth
+    a warning."""
 
-    min_repeats: int = 5
+    min_samples: int = 3
     confidence: float = 0.95
     min_ratio: float = 1.1
-    max_cv: float = 0.1
+    warn_cv: float = 0.1
 
 
 DEFAULT_RULES = VerdictRules()
@@ -89,33 +97,41 @@ def verdict(
     rules: VerdictRules,
     aa_ratio: float = 1.0,
 ) -> dict[str, object]:
-    """Whether ``fast`` (name, seconds of each repeat) is faster than ``slow``, with the interval and why.
+    """Whether ``fast`` (name, seconds of each sample) is faster than ``slow``, with the interval and why.
 
-    ``faster`` needs ``min_repeats`` repeats of both, neither spreading beyond ``max_cv`` (pyperf's
-    warning), and the interval's lower bound above ``min_ratio`` and above ``aa_ratio``, the ratio A/A
-    twins of the same case differed by: a margin identical code also shows is no evidence.
+    ``faster`` needs ``min_samples`` samples of both and the interval's lower bound above ``min_ratio``
+    and above ``aa_ratio``, the ratio A/A twins of the same case differed by: a margin identical code also
+    shows is no evidence. Spread beyond ``warn_cv`` is named in ``warning``.
     """
     low, high = ratio_interval(fast[1], slow[1], rules.confidence)
     reasons = []
-    repeats = min(len(fast[1]), len(slow[1]))
-    if repeats < rules.min_repeats:
-        reasons.append(f"too few repeats ({repeats} < {rules.min_repeats})")
-    for name, seconds in (fast, slow):
-        cv = float(np.std(seconds, ddof=1) / np.mean(seconds)) if len(seconds) > 1 else float("nan")
-        if cv > rules.max_cv:
-            reasons.append(f"{name} spreads {cv:.1%} (> {rules.max_cv:.1%})")
+    count = min(len(fast[1]), len(slow[1]))
+    if count < rules.min_samples:
+        reasons.append(f"too few samples ({count} < {rules.min_samples})")
+    threshold = max(rules.min_ratio, aa_ratio)
     if low <= 1:
         reasons.append(f"the {rules.confidence:.0%} interval of the ratio includes 1")
     elif low <= rules.min_ratio:
         reasons.append(f"the {rules.confidence:.0%} interval reaches below {rules.min_ratio:g}x")
-    if 1 < low <= aa_ratio:
+    elif low <= threshold:
         reasons.append(f"within the {aa_ratio:.2f}x its A/A twins differed by")
     return {
         "ci_low": low,
         "ci_high": high,
         "verdict": UNCLEAR if reasons else FASTER,
         "reason": "; ".join(reasons),
+        "warning": spread_warning([fast, slow], rules.warn_cv),
     }
+
+
+def spread_warning(cases: list[tuple[str, np.ndarray]], warn_cv: float) -> str:
+    """pyperf's warning for every case whose samples spread beyond ``warn_cv`` (std / mean)."""
+    spreads = [
+        f"{name} spreads {cv:.1%}"
+        for name, seconds in cases
+        if len(seconds) > 1 and (cv := float(np.std(seconds, ddof=1) / np.mean(seconds))) > warn_cv
+    ]
+    return "; ".join(spreads)
 
 
 def samples(timings: pd.DataFrame) -> dict[tuple, np.ndarray]:
@@ -186,9 +202,10 @@ def between_jobs(timings: pd.DataFrame, twins: Mapping[str, str]) -> pd.DataFram
 
 
 def summarise(timings: pd.DataFrame) -> pd.DataFrame:
-    """Median, extremes, quartiles and coefficient of variation of each operation's repeats, and its rates.
+    """Median with its 95% interval (``sampling.median_interval``), extremes, quartiles and coefficient of
+    variation of each case's samples, their count, why the case stopped sampling, and its rates.
 
-    Quartiles use numpy's default linear interpolation; ``cv`` (sample std / mean) is NaN for one repeat.
+    Quartiles use numpy's default linear interpolation; ``cv`` (sample std / mean) is NaN for one sample.
     Every repeat of a group must move the same images and bytes, and be timed once: anything else is a bug
     upstream that averaging would hide.
     """
@@ -207,7 +224,7 @@ def summarise(timings: pd.DataFrame) -> pd.DataFrame:
     seconds = groups["seconds"]
     summary = pd.DataFrame(
         {
-            "repeats": seconds.size(),
+            "samples": seconds.size(),
             "median_s": seconds.median(),
             "min_s": seconds.min(),
             "max_s": seconds.max(),
@@ -217,6 +234,11 @@ def summarise(timings: pd.DataFrame) -> pd.DataFrame:
     )
     summary["iqr_s"] = summary["q3_s"] - summary["q1_s"]
     summary["cv"] = seconds.std(ddof=1) / seconds.mean()
+    interval = seconds.apply(lambda values: median_interval(values.to_numpy(float)))
+    summary["median_low_s"] = interval.map(lambda bounds: bounds[0])
+    summary["median_high_s"] = interval.map(lambda bounds: bounds[1])
+    if "stopped" in timings.columns:
+        summary["stopped"] = groups["stopped"].first()
     summary[["images", "bytes"]] = groups[["images", "bytes"]].first()
     summary["images_per_s"] = summary["images"] / summary["median_s"]
     summary["mb_per_s"] = summary["bytes"] / summary["median_s"] / 1e6
@@ -231,7 +253,7 @@ def _winner_row(
     first = ranked.iloc[0]
     second = ranked.iloc[1] if len(ranked) > 1 else None
     beyond = pd.NA
-    if spread and second is not None and min(first["repeats"], second["repeats"]) > 1:
+    if spread and second is not None and min(first["samples"], second["samples"]) > 1:
         beyond = bool(first["q3_s"] < second["q1_s"])
     return {
         "criterion": criterion,
@@ -243,6 +265,8 @@ def _winner_row(
         "winner_value": first[column],
         "runner_up": pd.NA if second is None else second["method"],
         "runner_up_value": pd.NA if second is None else second[column],
+        "winner_samples": first.get("samples", pd.NA) if spread else pd.NA,
+        "runner_up_samples": pd.NA if second is None or not spread else second.get("samples", pd.NA),
         "unit": unit,
         "margin": pd.NA if second is None else second[column] / first[column],
         "beyond_spread": beyond,
@@ -250,6 +274,7 @@ def _winner_row(
         "ci_high": pd.NA,
         "verdict": pd.NA,
         "reason": "",
+        "warning": "",
     }
 
 
@@ -259,7 +284,8 @@ def _judge(
     rules: VerdictRules,
     aa: pd.DataFrame,
 ) -> dict[str, object]:
-    """``row`` (a fastest row) with its interval and verdict, checked against the A/A pairs of its case."""
+    """``row`` (a fastest row) with its interval and verdict; the largest ratio its case's A/A twins
+    differed by is that case's noise floor, below which no verdict is given."""
     if pd.isna(row["runner_up"]):
         return row | {"verdict": UNCLEAR, "reason": "no runner-up"}
     case = (row["cutoff"], row["operation"], row["cache"])
@@ -271,18 +297,7 @@ def _judge(
     ]
     aa_ratio = float(pairs["ratio"].max()) if len(pairs) else 1.0
     fast, slow = ((name, seconds[(row["source"], name, *case)]) for name in (row["winner"], row["runner_up"]))
-    judged = verdict(fast, slow, rules, aa_ratio)
-    told_apart = pairs[pairs["told_apart"]]
-    if len(told_apart):
-        failed = ", ".join(
-            f"{twin} from {method}"
-            for method, twin in zip(told_apart["method"], told_apart["twin"], strict=True)
-        )
-        judged |= {
-            "verdict": UNCLEAR,
-            "reason": "; ".join(filter(None, [judged["reason"], f"the A/A check told {failed} apart"])),
-        }
-    return row | judged
+    return row | verdict(fast, slow, rules, aa_ratio)
 
 
 def _at_largest_cutoff(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -301,12 +316,13 @@ def winners(
     """Per source, operation and cache, at the largest cutoff: the fastest method, its margin, its verdict.
 
     ``margin`` is runner-up / winner (median seconds); ``beyond_spread`` says whether the winner's third
-    quartile is below the runner-up's first (NA with one repeat); ``ci_low`` and ``ci_high`` bound the
-    margin (bootstrap over the repeats of ``timings``), and ``verdict`` is ``faster`` only when ``verdict``
-    allows it and the case's A/A pairs were not told apart, else ``not distinguishable`` with the
-    ``reason``. A/A twins (keys of ``twins``) are not ranked: they are copies. With ``disk_usage``, also
-    the methods smallest on disk (allocated bytes) and with the fewest files, per source at its largest
-    cutoff; methods that could not hold the data (no sizes) are left out.
+    quartile is below the runner-up's first (NA with one sample); ``ci_low`` and ``ci_high`` bound the
+    margin (bootstrap over the samples of ``timings``), and ``verdict`` is ``faster`` only when ``verdict``
+    allows it (the interval above the minimum ratio and the case's A/A difference), else ``not
+    distinguishable`` with the ``reason``; ``warning`` names spread beyond ``warn_cv``. A/A twins (keys of
+    ``twins``) are not ranked: they are copies. With ``disk_usage``, also the methods smallest on disk
+    (allocated bytes) and with the fewest files, per source at its largest cutoff; methods that could not
+    hold the data (no sizes) are left out.
     """
     twins = dict(twins or {})
     seconds = samples(timings)
@@ -336,4 +352,7 @@ def winners(
     numbers = ["winner_value", "runner_up_value", "margin", "ci_low", "ci_high"]
     table[numbers] = table[numbers].astype("Float64")
     table["beyond_spread"] = table["beyond_spread"].astype("boolean")
+    table[["winner_samples", "runner_up_samples"]] = table[["winner_samples", "runner_up_samples"]].astype(
+        "Int64"
+    )
     return table

@@ -83,7 +83,7 @@ def method_table(
                 cells.append("")
                 continue
             row = at_cutoff.loc[key]
-            cells.append(f"{_seconds(row['median_s'])} ({_seconds(row['iqr_s'])})")
+            cells.append(f"{_seconds(row['median_s'])} ({_seconds(row['iqr_s'])}; n={row['samples']})")
         cells.append(f"{usage.loc[method, 'allocated_bytes'] / 2**20:,.1f}")
         cells.append(f"{int(usage.loc[method, 'files']):,}")
         cells.append(_mib(at_cutoff.loc[method, "peak_anon_bytes"].max()))
@@ -140,11 +140,11 @@ def winners_rows(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> tuple[list
     for _, row in winners.iterrows():
         unit = row["unit"]
 
-        def value(number: float, unit: str = unit) -> str:
+        def value(number: float, samples: object = pd.NA, unit: str = unit) -> str:
             if pd.isna(number):
                 return ""
             if unit == "s":
-                return f"{number:.3g} s"
+                return f"{number:.3g} s" + ("" if pd.isna(samples) else f" (n={samples})")
             return f"{number / 2**20:,.1f} MiB" if unit == "bytes" else f"{number:,.0f}"
 
         def name(method: object) -> str:
@@ -161,15 +161,21 @@ def winners_rows(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> tuple[list
                 operation,
                 "" if pd.isna(row["cache"]) else row["cache"],
                 name(row["winner"]) if won else f"tie: {name(row['winner'])}",
-                value(row["winner_value"]),
+                value(row["winner_value"], row["winner_samples"]),
                 name(row["runner_up"]),
-                value(row["runner_up_value"]),
+                value(row["runner_up_value"], row["runner_up_samples"]),
                 "" if pd.isna(row["margin"]) else f"{row['margin']:.2f}x",
                 f"{row['ci_low']:.2f}-{row['ci_high']:.2f}x" if pd.notna(row["ci_low"]) else "",
-                "n/a" if not judged else f"{row['verdict']}{': ' if row['reason'] else ''}{row['reason']}",
+                "n/a" if not judged else verdict_cell(row),
             ]
         )
     return header, rows
+
+
+def verdict_cell(row: pd.Series) -> str:
+    """The verdict, why it is not ``faster``, and pyperf's spread warning."""
+    text = f"{row['verdict']}{': ' if row['reason'] else ''}{row['reason']}"
+    return text + (f" (warning: {row['warning']})" if row.get("warning") else "")
 
 
 def winners_table(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> list[str]:
@@ -213,8 +219,9 @@ def _case(row: pd.Series) -> str:
     )
 
 
-def drift_line(environment: dict, max_cv: float) -> list[str]:
-    """The machine's own drift (``measure.drift``), with a warning when it alone spreads beyond ``max_cv``."""
+def drift_line(environment: dict, warn_cv: float) -> list[str]:
+    """The machine's own drift (``measure.drift``), with a warning when it alone spreads beyond
+    ``warn_cv``."""
     drift = environment.get("machine_drift")
     if not drift:
         return []
@@ -224,15 +231,16 @@ def drift_line(environment: dict, max_cv: float) -> list[str]:
         "- the machine's own speed: a fixed Python loop, timed back to back for "
         f"{drift['probe_seconds']:g} s, spread {measured}"
     )
-    if min(spreads.values(), default=0) > max_cv:
+    line += "; a case with few samples is taken to spread at least as much"
+    if min(spreads.values(), default=0) > warn_cv:
         line += (
-            f", above the verdicts' {max_cv:.0%} at every length: on this machine many cases are ties "
-            "because the machine drifts, not because the methods are alike (`benchmarks/machine_drift.py`)"
+            f", above the {warn_cv:.0%} spread warning at every length: on this machine intervals are wide "
+            "because the machine drifts, and close cases are ties (`benchmarks/machine_drift.py`)"
         )
     return [line]
 
 
-def machine_lines(environment: dict, max_cv: float) -> list[str]:
+def machine_lines(environment: dict, warn_cv: float) -> list[str]:
     fs = environment.get("filesystem") or {}
     git = environment.get("git") or {}
     commit = (git.get("commit") or "no commit")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
@@ -242,7 +250,7 @@ def machine_lines(environment: dict, max_cv: float) -> list[str]:
         f"- results on {fs.get('type')} ({fs.get('device')}, {fs.get('mount_options')}); "
         f"kernel {environment['kernel']}; Python {environment['python_version']}",
         f"- code {commit}; config sha256 {environment['config_sha256'][:12]}; host {environment['hostname']}",
-        *drift_line(environment, max_cv),
+        *drift_line(environment, warn_cv),
         "- every library version: `results/environment.json`",
     ]
 
@@ -315,7 +323,7 @@ def markdown(
     (``stats.between_jobs``) how far twins measured in jobs of their own differed."""
     cutoff = int(summary["cutoff"].max())
     sources = ", ".join(sorted(summary["source"].unique()))
-    repeats = int(summary["repeats"].min())
+    fewest, most = int(summary["samples"].min()), int(summary["samples"].max())
     lossy = lossy_methods(methods)
     lines = [
         f"# imagestores results: {cutoff:,} images, data {sources}",
@@ -325,30 +333,34 @@ def markdown(
         f"At {cutoff:,} images"
         + (
             ", every method timed in one job, one sample of each in turn in a shuffled order, so that "
-            "what differs between jobs run at different times cannot pick a winner"
+            "what differs between jobs run at different times cannot pick a winner; a method clearly "
+            "slower than the leader leaves its race early, with the samples it took"
             if head_to_head
             else ""
         )
-        + ". Margin: the runner-up's median over the winner's, with its "
-        f"{rules.confidence:.0%} bootstrap interval over the repeats. Faster: at least {rules.min_repeats} "
-        f"repeats each, neither spreading beyond {rules.max_cv:.0%} (std / mean), the interval above "
-        f"{rules.min_ratio:g}x and above what A/A twins of the same case differed by; otherwise a tie, "
-        "with the reason.",
+        + ". Value: the median, with the samples it rests on (n). Margin: the runner-up's median over the "
+        f"winner's, with its {rules.confidence:.0%} bootstrap interval over the samples. Faster: at least "
+        f"{rules.min_samples} samples each and the interval above {rules.min_ratio:g}x and above what A/A "
+        "twins of the same case differed by; otherwise a tie, with the reason. Spread above "
+        f"{rules.warn_cv:.0%} (std / mean) is a warning: it widens the interval, it refuses no verdict.",
         "",
         *winners_table(winners, lossy),
         "",
         "## A/A check",
         "",
-        "Twins run the same code under two names, timed like any two methods where the verdicts are "
-        "made; every case is judged by the rules above. Twins told apart mean the rules trust noise: that "
-        "case's verdict is a tie.",
+        "Twins run the same code under two names, sampled alike where the verdicts are made, and judged "
+        "by the rules above. What they differ by is their case's noise floor: no verdict is given below "
+        "it. On cold reads two copies of the same bytes lie in different places on the disk and may "
+        "really differ; on writes and warm reads twins told apart mean the rules trust noise.",
         "",
         *aa_lines(aa),
         "",
         *between_lines(between),
         "## Every method",
         "",
-        f"Median seconds of {repeats} or more repeats, interquartile range in brackets. Writes are not "
+        f"Median seconds of {fewest} to {most} samples (n), interquartile range in brackets; the case "
+        "stopped sampling at its precision, its budget, its most samples, or when it left the race "
+        '(summary.csv, `stopped`; README, "How samples are taken"). Writes are not '
         "flushed to disk; warm reads run from the page cache, cold reads after evicting the store from it. "
         "Peak memory: the largest growth of anonymous memory in any operation.",
         "",
@@ -373,7 +385,7 @@ def markdown(
         *(["## Data", "", *data_lines(dataset), ""] if dataset else []),
         "## Machine",
         "",
-        *machine_lines(environment, rules.max_cv),
+        *machine_lines(environment, rules.warn_cv),
     ]
     return "\n".join(lines) + "\n"
 
@@ -395,7 +407,7 @@ def write(
     """Summarise the gathered timings: statistics, winners with verdicts, the A/A check, the Markdown page.
 
     ``summary.csv`` gains ``loops`` (calls per timed sample) and ``warning`` (pyperf's: spread above
-    ``rules.max_cv``). The fastest methods, their verdicts and the A/A check come from the
+    ``rules.warn_cv``). The fastest methods, their verdicts and the A/A check come from the
     ``head_to_head`` timings (every method in one job, interleaved: imagestores.measure.head_to_head)
     when given, else from ``timings``.
     """
@@ -404,7 +416,7 @@ def write(
     extra = frame.groupby(stats.KEYS)[["peak_anon_bytes", "loops"]].max()
     summary = summary.join(extra, on=stats.KEYS)
     summary["warning"] = (
-        summary["cv"].gt(rules.max_cv).map({True: f"spread above {rules.max_cv:.0%}", False: ""})
+        summary["cv"].gt(rules.warn_cv).map({True: f"spread above {rules.warn_cv:.0%}", False: ""})
     )
     usage = pd.read_csv(disk_usage, keep_default_na=False, na_values=[""])
     judged = frame
