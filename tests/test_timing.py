@@ -109,7 +109,8 @@ def test_a_method_that_cannot_hold_the_data_is_skipped_with_its_reason(tmp_path)
     jobs.measure_job(spec, data, 20, settings(tmp_path), timings, usage)
     assert pd.read_csv(timings).empty
     row = pd.read_csv(usage).iloc[0]
-    assert row["method"] == "parquet_jpeg" and "JPEG stores uint8" in row["note"]
+    assert row["method"] == "parquet_jpeg"
+    assert "uint16; ParquetTable with the jpeg encoding stores only uint8" in row["note"]
     assert not (tmp_path / "stores" / "parquet_jpeg" / "20").exists()
 
 
