@@ -254,6 +254,19 @@ def test_numbers_typed_on_the_command_line_are_read_as_numbers(tmp_path):
     assert planned == {"results/timings/disk/10.csv", "results/timings/disk/20.csv"}
 
 
+def test_a_method_option_typed_on_the_command_line_runs_without_touching_aa_twins(tmp_path):
+    """The README's override, as typed: a nested option is handed over as the string '90', and the
+    config's twin of a method left out of ``methods`` is dropped with a note, not refused."""
+    override = "methods=[npy,{name: parquet_jpeg, method: parquet, options: {encoding: jpeg, quality: 90}}]"
+    config = TINY | {"aa_twins": ["npy", "chunks_seek"]}
+    result = snakemake(tmp_path, config, "--cores", "1", "--dry-run", "--config", override)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "chunks_seek not in 'methods', so no twin of it is measured" in output
+    planned = set(re.findall(r"results/timings/(\w+)/\d+\.csv", result.stdout))
+    assert planned == {"npy", "npy_twin", "parquet_jpeg"}
+
+
 @pytest.mark.parametrize("name", ["config.yaml", "large.yaml", "folder-example.yaml"])
 def test_shipped_configs_plan_every_job(tmp_path, name):
     config = yaml.safe_load((REPO / "config" / name).read_text())

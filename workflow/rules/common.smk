@@ -17,7 +17,8 @@ from imagestores.report import (
 )
 from imagestores.stores import STUDY_METHODS, name_of
 
-validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+for note in validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml"):
+    logger.warning(f"NOTE: {note}")
 
 SPECS = {name_of(spec): spec for spec in with_twins(config)}
 TWINS = twins(config)

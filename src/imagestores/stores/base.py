@@ -29,9 +29,11 @@ label index written beside the data (``LABEL_INDEX``) and ``read_into``; a store
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -166,6 +168,22 @@ class Store(ABC):
                 f"this {type(self).__name__} was built without a directory: it cannot be written or opened"
             )
         return self._path
+
+    @classmethod
+    def declared_options(cls) -> dict[str, type]:
+        """Each option this store takes and the type it wants, from the ``__init__`` signatures of its
+        classes (keyword parameters after ``path``): how the config reads an option typed as a string."""
+        declared: dict[str, type] = {}
+        for klass in reversed(cls.__mro__):
+            init = klass.__dict__.get("__init__")
+            if init is None or klass is object:
+                continue
+            hints = typing.get_type_hints(init)
+            for name, parameter in inspect.signature(init).parameters.items():
+                if name in ("self", "path") or parameter.kind is not parameter.POSITIONAL_OR_KEYWORD:
+                    continue
+                declared[name] = hints.get(name, object)
+        return declared
 
     @classmethod
     def traits(cls, **options: Any) -> Traits:
