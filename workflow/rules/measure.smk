@@ -14,9 +14,29 @@ rule describe_methods:
         "../scripts/describe_methods.py"
 
 
+rule check_methods:
+    input:
+        rules.prepare_dataset.output,
+    output:
+        "results/methods_fit.csv",
+    log:
+        "results/logs/check_methods.log",
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
+    params:
+        specs=list(SPECS.values()),
+        cutoffs=CUTOFFS,
+    script:
+        "../scripts/check_methods.py"
+
+
 rule measure:
     input:
         rules.prepare_dataset.output,
+        fit=rules.check_methods.output,
     output:
         timings="results/timings/{method}/{cutoff}.csv",
         disk_usage="results/disk_usage/{method}/{cutoff}.csv",
@@ -38,6 +58,7 @@ rule measure:
 rule head_to_head:
     input:
         rules.prepare_dataset.output,
+        fit=rules.check_methods.output,
     output:
         "results/head_to_head.csv",
     log:
@@ -61,6 +82,7 @@ rule head_to_head:
 rule paper:
     input:
         rules.prepare_dataset.output,
+        fit=rules.check_methods.output,
     output:
         "results/paper/{method}/{cutoff}.csv",
     log:
@@ -79,6 +101,8 @@ rule paper:
 
 
 rule environment:
+    input:
+        fit=rules.check_methods.output,
     output:
         report(
             "results/environment.json",

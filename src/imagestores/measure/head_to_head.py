@@ -338,6 +338,10 @@ def head_to_head_job(
             log.warning("%s cannot hold this data, left out: %s", method.name, reason)
             continue
         contenders[method.name] = method
+    if not contenders:  # the measure jobs of smaller cutoffs may still time some: not the run's end
+        log.warning("no method can hold these %d images: nothing to time head to head", cutoff)
+        pd.DataFrame(columns=jobs.TIMING_COLUMNS).to_csv(out, index=False)
+        return
     policy = Repeats(settings["repeats"], **settings.get("timing", {}))
     check_free_space(root, images, len(contenders))
     timing.fresh(root)

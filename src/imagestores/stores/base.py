@@ -378,8 +378,8 @@ class EncodedStore(Store):
             return super().refusal_of_dtypes()
         return (
             f"{type(self).__name__} with the {self.codec.name} encoding stores only "
-            f"{describe_dtypes(self.dtypes)}; a method of raw pixels (encoding: raw, lmdb_raw, sqlite, "
-            "parquet, npy, ...) holds any numeric dtype"
+            f"{describe_dtypes(self.dtypes)}; raw pixels (encoding: raw, or lmdb_raw, sqlite, parquet, "
+            "chunks_seek) hold any numeric dtype"
         )
 
     def check_image(self, index: int, image: np.ndarray) -> None:
