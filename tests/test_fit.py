@@ -90,3 +90,14 @@ def test_a_head_to_head_with_nothing_to_time_writes_its_empty_table_and_says_why
     table = pd.read_csv(out)
     assert table.empty and list(table.columns) == jobs.TIMING_COLUMNS
     assert not (tmp_path / "stores").exists()
+
+
+def test_the_overview_of_a_head_to_head_with_nothing_timed_says_why(tmp_path):
+    from imagestores.report import figures
+
+    timings, methods = tmp_path / "head_to_head.csv", tmp_path / "methods.csv"
+    pd.DataFrame(columns=jobs.TIMING_COLUMNS).to_csv(timings, index=False)
+    jobs.describe_methods(["disk", "npy"], methods)
+    outputs = [tmp_path / "overview.png", tmp_path / "overview.svg"]
+    figures.plot_overview(timings, methods, outputs)
+    assert "No method can hold the images" in outputs[1].read_text()
