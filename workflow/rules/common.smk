@@ -92,6 +92,7 @@ def paper_table():
 
 def final_outputs():
     return [
+        *rules.check_methods.output,
         *rules.gather_timings.output,
         *rules.gather_disk_usage.output,
         *rules.summarise.output,

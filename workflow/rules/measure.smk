@@ -14,7 +14,8 @@ rule describe_methods:
         "../scripts/describe_methods.py"
 
 
-# The timing jobs wait for this check, but a rerun of it (a new cutoff) must not rerun them: ancient().
+# Runs before any timing job, by its priority (a timing job takes every bench_slot, so none runs beside it),
+# not as their input: a rerun of it for a new cutoff or method would rerun every timing job.
 rule check_methods:
     input:
         rules.prepare_dataset.output,
@@ -23,6 +24,7 @@ rule check_methods:
     log:
         "results/logs/check_methods.log",
     localrule: True
+    priority: 100
     conda:
         "../../envs/imagestores.yaml"
     resources:
@@ -37,7 +39,6 @@ rule check_methods:
 rule measure:
     input:
         rules.prepare_dataset.output,
-        fit=ancient(rules.check_methods.output),
     output:
         timings="results/timings/{method}/{cutoff}.csv",
         disk_usage="results/disk_usage/{method}/{cutoff}.csv",
@@ -59,7 +60,6 @@ rule measure:
 rule head_to_head:
     input:
         rules.prepare_dataset.output,
-        fit=ancient(rules.check_methods.output),
     output:
         "results/head_to_head.csv",
     log:
@@ -83,7 +83,6 @@ rule head_to_head:
 rule paper:
     input:
         rules.prepare_dataset.output,
-        fit=ancient(rules.check_methods.output),
     output:
         "results/paper/{method}/{cutoff}.csv",
     log:
@@ -103,7 +102,6 @@ rule paper:
 
 rule environment:
     input:
-        fit=ancient(rules.check_methods.output),
     output:
         report(
             "results/environment.json",

@@ -90,7 +90,7 @@ def nothing_fits_message(fit: pd.DataFrame) -> str:
 
 def check_methods_job(specs: Sequence[MethodSpec], data_dir: Path, cutoffs: Sequence[int], out: Path) -> None:
     """Write ``methods_fit.csv``; raise NothingFits when no method holds the images of even the smallest
-    cutoff. The timing jobs wait for this one, so the run then ends before any timing."""
+    cutoff. This job runs before any timing job (its priority), so the run then ends before any timing."""
     fit = methods_fit(specs, data_dir, cutoffs)
     fit.to_csv(out, index=False)
     for row in fit[~fit["fits"]].itertuples():
