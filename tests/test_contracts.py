@@ -158,10 +158,6 @@ ACCEPTED = {
 REFUSED = {
     "no images": (lambda: (np.zeros((0, 32, 32, 3), np.uint8), np.zeros(0, np.int64)), "no images"),
     "an empty list": (lambda: ([], np.zeros(0, np.int64)), "no images"),
-    "float images": (lambda: (cifar_like(2)[0].astype(np.float32), np.zeros(2, np.int64)), "float32"),
-    "float images with NaN": (lambda: (np.full((2, 4, 4, 3), np.nan), np.zeros(2, np.int64)), "float64"),
-    "int8 images": (lambda: (cifar_like(2)[0].astype(np.int8), np.zeros(2, np.int64)), "int8"),
-    "bool images": (lambda: (np.ones((2, 4, 4, 3), bool), np.zeros(2, np.int64)), "bool"),
     "4-D images": (lambda: (np.zeros((2, 4, 4, 3, 2), np.uint8), np.zeros(2, np.int64)), "shape"),
     "1-D images": (lambda: (np.zeros((2, 12), np.uint8), np.zeros(2, np.int64)), "shape"),
     "images without pixels": (lambda: (np.zeros((2, 0, 4, 3), np.uint8), np.zeros(2, np.int64)), "no pixels"),
@@ -199,6 +195,35 @@ def test_bad_input_is_refused_before_anything_is_written(spec, case, tmp_path):
 
 
 # Completeness.
+
+
+IMAGE_FILE_ONLY = {
+    "float images": (lambda: (cifar_like(2)[0].astype(np.float32), np.zeros(2, np.int64)), "float32"),
+    "float images with NaN": (lambda: (np.full((2, 4, 4, 3), np.nan), np.zeros(2, np.int64)), "float64"),
+    "int8 images": (lambda: (cifar_like(2)[0].astype(np.int8), np.zeros(2, np.int64)), "int8"),
+    "bool images": (lambda: (np.ones((2, 4, 4, 3), bool), np.zeros(2, np.int64)), "bool"),
+}
+"""Images only stores of raw pixels hold: an encoding of image files (PNG, JPEG) refuses them, naming the
+dtype; tests/test_stores.py round-trips every numeric dtype through the raw ones."""
+
+
+@pytest.mark.parametrize("case", sorted(IMAGE_FILE_ONLY))
+@pytest.mark.parametrize("spec", CASES)
+def test_other_dtypes_round_trip_or_are_refused_by_an_image_file_encoding(spec, case, tmp_path):
+    make, dtype = IMAGE_FILE_ONLY[case]
+    images, labels = make()
+    method = resolve(spec)
+    store = method.store(tmp_path / "parent" / "s")
+    if method.traits.encoding in ("", "raw"):
+        store.write(images, labels)
+        with store.open() as reader:
+            got = np.zeros_like(images)
+            reader.read_into(np.arange(len(images)), got, np.zeros(len(images), np.int64))
+        np.testing.assert_array_equal(got, images)
+        return
+    with pytest.raises(UnsupportedInput, match=rf"image 0 has dtype {dtype};.*raw"):
+        store.write(images, labels)
+    assert not (tmp_path / "parent").exists(), "a refused write must not create anything"
 
 
 @pytest.mark.parametrize("spec", CASES)

@@ -10,7 +10,8 @@ import pytest
 
 from imagestores.measure import timing as bench
 from imagestores.stores import METHODS, UnsupportedInput, get, resolve
-from imagestores.stores.base import runs
+from imagestores.stores.base import EncodedStore, runs
+from imagestores.stores.codecs import NUMERIC_DTYPES
 
 ALL = sorted(METHODS)
 
@@ -163,3 +164,85 @@ def test_a_method_knows_what_it_holds_without_a_store_on_disk():
 def test_a_bad_option_is_refused_when_the_traits_are_read():
     with pytest.raises(ValueError, match="unknown encoding"):
         resolve({"name": "x", "method": "sqlite", "options": {"encoding": "gif"}}).traits  # noqa: B018
+
+
+def raw_methods() -> list[pytest.param]:
+    """Every registered method that keeps raw pixels beside their dtype and shape, as configured or with
+    ``encoding: raw`` (``disk`` keeps image files, so it has none)."""
+    params = []
+    for name, method in sorted(METHODS.items()):
+        spec = name
+        if issubclass(method.store_class(), EncodedStore) and method.traits.encoding != "raw":
+            spec = {"name": f"{name}_raw", "method": name, "options": {"encoding": "raw"}}
+            try:
+                resolve(spec).traits  # noqa: B018 - reading the traits checks the options
+            except ValueError:
+                continue
+        params.append(pytest.param(spec, id=name))
+    return params
+
+
+RAW = raw_methods()
+DTYPES = sorted(NUMERIC_DTYPES, key=str)
+
+
+def every_value_of(dtype: np.dtype, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Pixels of ``dtype`` spanning its range: both extremes, and for floats NaN, infinities and -0."""
+    if dtype.kind == "b":
+        return rng.integers(0, 2, shape).astype(bool)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        pixels = rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
+        pixels.flat[:2] = info.min, info.max
+        return pixels
+    info = np.finfo(dtype)
+    pixels = (rng.standard_normal(shape) * 1000).astype(dtype)
+    pixels.flat[:6] = np.nan, np.inf, -np.inf, -0.0, info.max, info.tiny
+    return pixels
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("spec", RAW)
+def test_every_numeric_dtype_round_trips_through_every_raw_method(spec, dtype, tmp_path):
+    """Float TIFFs, int32 masks, bool masks: raw stores hold them exactly, with any channels; a store of
+    one shape holds any one dtype."""
+    method = resolve(spec)
+    assert method.traits.dtypes == NUMERIC_DTYPES and "any numeric dtype" in method.traits.holds
+    rng = np.random.default_rng(11)
+    one_array = every_value_of(dtype, (4, 6, 5, 2), rng)  # stores take a fast path for one array
+    mixed = [every_value_of(dtype, shape, rng) for shape in [(6, 5), (3, 7, 1), (4, 4, 3), (2, 9, 5)]]
+    labels = np.arange(4, dtype=np.int64)
+    ids = np.array([3, 0, 2, 1, 3])
+    for layout, images in (("array", one_array), ("list", mixed)):
+        if layout == "list" and method.traits.fixed_shape:
+            images = list(one_array)
+        store = method.store(tmp_path / layout)
+        store.write(images, labels)
+        got = [np.zeros(images[index].shape, dtype) for index in ids.tolist()]
+        got_labels = np.full(len(ids), -1, np.int64)
+        with store.open() as reader:
+            reader.read_into(ids, got, got_labels)
+        np.testing.assert_array_equal(got_labels, labels[ids])
+        for position, index in enumerate(ids.tolist()):
+            assert got[position].dtype == dtype
+            assert np.array_equal(got[position], images[index], equal_nan=dtype.kind == "f")
+            assert got[position].tobytes() == images[index].tobytes(), "every bit, -0.0 and NaN included"
+        bench.read_all(method, store.path, images, labels)  # the measure stage's own check
+
+
+def test_an_image_file_encoding_refuses_a_float_image_naming_it_and_its_dtype(tmp_path):
+    images = [np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.float32)]
+    for name in ("disk", "webdataset", "hdf5_blobs"):
+        with pytest.raises(UnsupportedInput, match=r"image 1 has dtype float32;.*png encoding.*raw"):
+            get(name).store(tmp_path / name).write(images, np.zeros(2, np.int64))
+    jpeg = resolve({"name": "j", "method": "sqlite", "options": {"encoding": "jpeg"}})
+    with pytest.raises(UnsupportedInput, match=r"image 1 has dtype float32;.*stores only uint8;"):
+        jpeg.store(tmp_path / "j").write(images, np.zeros(2, np.int64))
+
+
+def test_psnr_is_taken_of_integer_pixels_only():
+    """A lossy codec holds integers only; float images are compared exactly, NaN and all."""
+    with pytest.raises(TypeError, match="integer pixels only"):
+        bench.psnr_db(np.zeros(4, np.float32), np.zeros(4, np.float32))
+    assert bench.same(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]))
+    assert not bench.same(np.array([np.nan, 1.0]), np.array([np.nan, 2.0]))

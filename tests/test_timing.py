@@ -123,7 +123,8 @@ def test_a_method_that_cannot_hold_the_data_is_skipped_with_its_reason(tmp_path)
     jobs.measure_job(spec, data, 20, settings(tmp_path), outputs(tmp_path))
     assert pd.read_csv(tmp_path / "timings.csv").empty and pd.read_csv(tmp_path / "memory.csv").empty
     row = pd.read_csv(usage).iloc[0]
-    assert row["method"] == "parquet_jpeg" and "JPEG stores uint8" in row["note"]
+    assert row["method"] == "parquet_jpeg"
+    assert "uint16; ParquetTable with the jpeg encoding stores only uint8" in row["note"]
     assert not (tmp_path / "stores" / "parquet_jpeg" / "20").exists()
 
 

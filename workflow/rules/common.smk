@@ -17,7 +17,8 @@ from imagestores.report import (
 )
 from imagestores.stores import STUDY_METHODS, name_of
 
-validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+for note in validate(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml"):
+    logger.warning(f"NOTE: {note}")
 
 SPECS = {name_of(spec): spec for spec in with_twins(config)}
 TWINS = twins(config)
@@ -94,6 +95,7 @@ def paper_table():
 
 def final_outputs():
     return [
+        *rules.check_methods.output,
         *rules.gather_timings.output,
         *rules.gather_disk_usage.output,
         *rules.summarise.output,

@@ -29,6 +29,28 @@ rule machine_drift:
         "../scripts/machine_drift.py"
 
 
+# Runs before any timing job, by its priority (a timing job takes every bench_slot, so none runs beside it),
+# not as their input: a rerun of it for a new cutoff or method would rerun every timing job.
+rule check_methods:
+    input:
+        rules.prepare_dataset.output,
+    output:
+        "results/methods_fit.csv",
+    log:
+        "results/logs/check_methods.log",
+    priority: 100
+    localrule: True
+    conda:
+        "../../envs/imagestores.yaml"
+    resources:
+        bench_slot=1,
+    params:
+        specs=list(SPECS.values()),
+        cutoffs=CUTOFFS,
+    script:
+        "../scripts/check_methods.py"
+
+
 rule measure:
     input:
         data=rules.prepare_dataset.output,

@@ -112,9 +112,16 @@ def allocate(images: Images, indices: np.ndarray) -> Images:
 
 def psnr_db(got: np.ndarray, expected: np.ndarray) -> float:
     """Peak signal-to-noise ratio of ``got`` against ``expected``, in dB (inf when equal)."""
+    if expected.dtype.kind not in "iu":  # lossy codecs hold integers only; others are compared exactly
+        raise TypeError(f"PSNR is taken of integer pixels only, not {expected.dtype}")
     error = np.mean((got.astype(np.float64) - expected.astype(np.float64)) ** 2)
     peak = float(np.iinfo(expected.dtype).max)
     return float("inf") if error == 0 else float(10 * np.log10(peak**2 / error))
+
+
+def same(got: np.ndarray, expected: np.ndarray) -> bool:
+    """Exactly equal, NaN where NaN was written included (a float image may hold NaN)."""
+    return np.array_equal(got, expected, equal_nan=expected.dtype.kind in "fc")
 
 
 def verify(
@@ -135,11 +142,11 @@ def verify(
         raise ReadMismatch(f"{method.name}: label of image {indices[bad]} read back wrong")
     # One comparison of a whole batch of equal shapes; only a mismatch is looked at image by image.
     whole = isinstance(images, np.ndarray) and isinstance(got, np.ndarray)
-    if whole and not method.lossy and np.array_equal(got[: len(indices)], images[indices]):
+    if whole and not method.lossy and same(got[: len(indices)], images[indices]):
         return
     for position, index in enumerate(indices.tolist()):
         original, copy = images[index], got[position]
-        if not method.lossy and not np.array_equal(copy, original):
+        if not method.lossy and not same(copy, original):
             raise ReadMismatch(f"{method.name}: image {index} read back differs from what was written")
         if method.lossy and psnr_db(copy, original) < LOSSY_MIN_PSNR_DB:
             raise ReadMismatch(f"{method.name}: image {index} read back below {LOSSY_MIN_PSNR_DB} dB")

@@ -324,6 +324,18 @@ def plot_overview(timings: Path, methods: Path, outputs: Sequence[Path]) -> None
     method that left its race early has few). Lossy methods are marked.
     """
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+    if frame.empty:  # no method holds the images of the largest cutoff (measure.fit)
+        figure = plt.figure(figsize=(8, 2))
+        figure.text(
+            0.5,
+            0.5,
+            "No method can hold the images of the largest store size, so none was timed head to head.\n"
+            "Each method's reason is in results/methods_fit.csv, disk_usage.csv and summary.md.",
+            ha="center",
+            va="center",
+        )
+        _save(figure, outputs)
+        return
     largest = frame[frame["cutoff"] == frame["cutoff"].max()]
     grouped = largest.groupby(["method", "operation", "cache"])["seconds"]
     medians = grouped.median().unstack(["operation", "cache"])

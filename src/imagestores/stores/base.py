@@ -29,9 +29,11 @@ label index written beside the data (``LABEL_INDEX``) and ``read_into``; a store
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from imagestores.stores.codecs import Codec, codec
+from imagestores.stores.codecs import NUMERIC_DTYPES, Codec, codec, describe_dtypes
 from imagestores.stores.errors import DamagedStore, IncompleteStore, MissingLibrary, UnsupportedInput
 from imagestores.stores.where import Where
 
@@ -121,7 +123,7 @@ class Traits:
     def holds(self) -> str:
         """What it holds, in a few words for tables: shapes, pixel types, encoding."""
         shapes = "one shape and dtype" if self.fixed_shape else "any shapes"
-        dtypes = ", ".join(sorted(str(dtype) for dtype in self.dtypes))
+        dtypes = describe_dtypes(self.dtypes)
         encoding = f", {self.encoding}" if self.encoding else ""
         return f"{shapes}; {dtypes}{encoding}"
 
@@ -137,8 +139,9 @@ class Store(ABC):
     fixed_shape: ClassVar[bool] = False
     """True when every image must share one shape (a single N-d array holds them)."""
 
-    dtypes: ClassVar[frozenset[np.dtype]] = frozenset({np.dtype(np.uint8), np.dtype(np.uint16)})
-    """Pixel types the method stores exactly."""
+    dtypes: frozenset[np.dtype] = NUMERIC_DTYPES
+    """Pixel types the method stores exactly: every numeric one for a store of raw pixels with their dtype
+    (a fixed-shape store any one of them); a store of encoded bytes takes its codec's (``Codec.dtypes``)."""
 
     lossy: bool = False
     """True when read-back only approximates what was written (checked against a tolerance)."""
@@ -167,6 +170,22 @@ class Store(ABC):
         return self._path
 
     @classmethod
+    def declared_options(cls) -> dict[str, type]:
+        """Each option this store takes and the type it wants, from the ``__init__`` signatures of its
+        classes (keyword parameters after ``path``): how the config reads an option typed as a string."""
+        declared: dict[str, type] = {}
+        for klass in reversed(cls.__mro__):
+            init = klass.__dict__.get("__init__")
+            if init is None or klass is object:
+                continue
+            hints = typing.get_type_hints(init)
+            for name, parameter in inspect.signature(init).parameters.items():
+                if name in ("self", "path") or parameter.kind is not parameter.POSITIONAL_OR_KEYWORD:
+                    continue
+                declared[name] = hints.get(name, object)
+        return declared
+
+    @classmethod
     def traits(cls, **options: Any) -> Traits:
         """What a store of this class with ``options`` holds; a bad option raises TypeError or ValueError."""
         configured = cls(**options)
@@ -174,7 +193,7 @@ class Store(ABC):
         return Traits(
             lossy=configured.lossy,
             fixed_shape=cls.fixed_shape,
-            dtypes=cls.dtypes,
+            dtypes=configured.dtypes,
             encoding=codec_.label if isinstance(codec_, Codec) else "",
         )
 
@@ -209,23 +228,32 @@ class Store(ABC):
         self.check_originals(images)
         first = images[0]
         for index, image in enumerate(_each_image(images)):
-            if not isinstance(image, np.ndarray):
-                raise UnsupportedInput(f"image {index} is a {type(image).__name__}, not a NumPy array")
-            if image.size == 0:
-                raise UnsupportedInput(f"image {index} has shape {image.shape}: no pixels to store")
-            if image.dtype not in self.dtypes:
-                allowed = ", ".join(sorted(str(d) for d in self.dtypes))
-                raise UnsupportedInput(
-                    f"image {index} has dtype {image.dtype}; {type(self).__name__} stores only {allowed}"
-                )
-            if image.ndim not in (2, 3):
-                raise UnsupportedInput(f"image {index} has shape {image.shape}; expected (H, W) or (H, W, C)")
-            if self.fixed_shape and (image.shape != first.shape or image.dtype != first.dtype):
-                raise UnsupportedInput(
-                    f"image {index} has shape {image.shape} {image.dtype} but image 0 has "
-                    f"{first.shape} {first.dtype}; {type(self).__name__} holds one fixed shape and dtype"
-                )
-            self.check_image(index, image)
+            try:
+                self._check_one(index, image, first)
+            except UnsupportedInput as refusal:
+                path = image_path(images, index)
+                raise UnsupportedInput(f"{refusal} (file {path})" if path else str(refusal)) from None
+
+    def _check_one(self, index: int, image: np.ndarray, first: np.ndarray) -> None:
+        """``check`` of image ``index``: raise UnsupportedInput naming it and what it is."""
+        if not isinstance(image, np.ndarray):
+            raise UnsupportedInput(f"image {index} is a {type(image).__name__}, not a NumPy array")
+        if image.size == 0:
+            raise UnsupportedInput(f"image {index} has shape {image.shape}: no pixels to store")
+        if image.dtype not in self.dtypes:
+            raise UnsupportedInput(f"image {index} has dtype {image.dtype}; {self.refusal_of_dtypes()}")
+        if image.ndim not in (2, 3):
+            raise UnsupportedInput(f"image {index} has shape {image.shape}; expected (H, W) or (H, W, C)")
+        if self.fixed_shape and (image.shape != first.shape or image.dtype != first.dtype):
+            raise UnsupportedInput(
+                f"image {index} has shape {image.shape} {image.dtype} but image 0 has "
+                f"{first.shape} {first.dtype}; {type(self).__name__} holds one fixed shape and dtype"
+            )
+        self.check_image(index, image)
+
+    def refusal_of_dtypes(self) -> str:
+        """Why an image of another dtype is refused, and what holds it."""
+        return f"{type(self).__name__} stores only {describe_dtypes(self.dtypes)}"
 
     def check_image(self, index: int, image: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Hook for a method's own limits (an encoding's, say); raise UnsupportedInput to refuse."""
@@ -343,6 +371,16 @@ class EncodedStore(Store):
         super().__init__(path, **options)
         self.codec = codec(encoding, quality)
         self.lossy = self.codec.lossy
+        self.dtypes = self.codec.dtypes
+
+    def refusal_of_dtypes(self) -> str:
+        if self.codec.name == "raw":
+            return super().refusal_of_dtypes()
+        return (
+            f"{type(self).__name__} with the {self.codec.name} encoding stores only "
+            f"{describe_dtypes(self.dtypes)}; raw pixels (encoding: raw, or lmdb_raw, sqlite, parquet, "
+            "chunks_seek) hold any numeric dtype"
+        )
 
     def check_image(self, index: int, image: np.ndarray) -> None:
         self.codec.check(index, image)
@@ -564,6 +602,14 @@ def _each_image(images: Images) -> Iterator[np.ndarray]:
         yield images[0]
     else:
         yield from images
+
+
+def image_path(images: Images, index: int) -> str:
+    """The file image ``index`` of a folder came from (its metadata's ``path``), or ``""`` for others."""
+    metadata = metadata_of(images)
+    if metadata is None or "path" not in metadata.column_names or index >= metadata.num_rows:
+        return ""
+    return str(metadata.column("path")[index].as_py())
 
 
 def metadata_of(images: Images) -> pa.Table | None:

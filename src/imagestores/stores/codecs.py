@@ -22,6 +22,32 @@ from imagestores.stores.errors import UnsupportedInput
 
 ENCODINGS = ("raw", "png", "jpeg", "original")
 
+NUMERIC_DTYPES: frozenset[np.dtype] = frozenset(
+    np.dtype(name)
+    for name in (
+        "bool",
+        *(f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)),
+        "float16",
+        "float32",
+        "float64",
+    )
+)
+"""Every fixed-size numeric dtype NumPy has: what a store of raw bytes beside their dtype and shape holds
+exactly (float TIFFs, int32 masks and 16-bit scans are ordinary images)."""
+
+IMAGE_FILE_DTYPES: frozenset[np.dtype] = frozenset({np.dtype(np.uint8), np.dtype(np.uint16)})
+"""What the PNG writer holds, and what ``original`` keeps: 8- and 16-bit pixels."""
+
+JPEG_DTYPES: frozenset[np.dtype] = frozenset({np.dtype(np.uint8)})
+
+
+def describe_dtypes(dtypes: frozenset[np.dtype]) -> str:
+    """A set of dtypes in a few words, for tables and refusals: the full numeric set is not listed."""
+    if dtypes == NUMERIC_DTYPES:
+        return "any numeric dtype"
+    return ", ".join(sorted(str(dtype) for dtype in dtypes))
+
+
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 """The first bytes of a TIFF (and BigTIFF) file in either byte order."""
 
@@ -153,6 +179,13 @@ class Codec:
     @property
     def label(self) -> str:
         return f"jpeg{self.quality}" if self.lossy else self.name
+
+    @property
+    def dtypes(self) -> frozenset[np.dtype]:
+        """The pixel types this encoding holds exactly: raw bytes any numeric type, image files fewer."""
+        if self.name == "raw":
+            return NUMERIC_DTYPES
+        return JPEG_DTYPES if self.name == "jpeg" else IMAGE_FILE_DTYPES
 
     def check(self, index: int, image: np.ndarray) -> None:
         if self.name == "png":
