@@ -158,7 +158,8 @@ def measure_job(
     this cutoff times epochs), ``filter`` (the ``read_filtered`` operation's ``stores.where.Where``;
     without it the operation is left out), ``integrity`` (trials of the untimed damage test,
     ``integrity_job``) and ``timed``: false at the largest cutoff, which the head-to-head job times, so
-    this job only builds the store for disk usage, peak memory and the damage test.
+    this job times nothing: its memory run of ``store_many`` builds the store, for disk usage, peak memory
+    and the damage test.
 
     The processes that measure peak memory are forked as the job starts, so it must be the first work of
     a new interpreter, as a Snakemake script job is: forked from a process that had already worked, they
@@ -215,12 +216,17 @@ def measure_store(
     log_filter(where, images, labels)
     check_free_space(root, images)
     scratch = timing.fresh(store.with_name(f"{store.name}.partial"))
-    rows = time_or_build(method, images, labels, scratch, settings, drift)
     timing.fresh(store)
-    (scratch / method.name / "store").rename(store)
-    shutil.rmtree(scratch)
+    timed = settings.get("timed", True)
+    rows = time_every_case(method, images, labels, scratch, settings, drift) if timed else []
+    if timed:
+        (scratch / method.name / "store").rename(store)
+    else:
+        log.info(
+            "the head-to-head job times %d images: the memory run of store_many builds the store", cutoff
+        )
+    peaks = peak_memory(spec, fresh, data_dir, cutoff, settings, store, scratch, build=not timed)
     usage |= disk_usage(store)
-    peaks = peak_memory(spec, fresh, data_dir, cutoff, settings, store, scratch)
     usage["integrity"] = integrity_job(spec, store, data_dir, cutoff, settings["integrity"], scratch)
     if not settings["stores"]["keep"]:
         shutil.rmtree(store)
@@ -243,7 +249,7 @@ def log_filter(where: Where | None, images: Images, labels: Any) -> None:
         log.info("the filter %s matches %d of %d images", where, len(matching), len(images))
 
 
-def time_or_build(
+def time_every_case(
     method: Any,
     images: Images,
     labels: Any,
@@ -251,17 +257,8 @@ def time_or_build(
     settings: Mapping[str, Any],
     drift: Mapping[str, Any] | None,
 ) -> list[timing.Measurement]:
-    """Time every case of ``method`` (``cases.time_methods``, a race of one), its store left in
-    ``scratch``/name/store; or, where ``settings["timed"]`` is false, only build that store."""
-    if not settings.get("timed", True):
-        log.info(
-            "building %s with %d images untimed: the head-to-head job times this size",
-            method.name,
-            len(images),
-        )
-        (scratch / method.name).mkdir(parents=True)
-        method.store(scratch / method.name / "store").write(images, labels)
-        return []
+    """Time every case of ``method`` (``cases.time_methods``, a race of one); its store is left in
+    ``scratch``/name/store."""
     log.info("timing writes, reads and epochs of %s with %d images", method.name, len(images))
     plan = cases.Plan(
         images, labels, scratch, settings, Sampling.configured(settings, drift), {}, filter_of(settings)
@@ -278,8 +275,11 @@ def peak_memory(
     settings: Mapping[str, Any],
     store: Path,
     scratch: Path,
+    build: bool = False,
 ) -> dict[str, int]:
-    """Each operation's peak memory, run once in one of the ``fresh`` processes (writes into ``scratch``)."""
+    """Each operation's peak memory, run once in one of the ``fresh`` processes; writes go to ``scratch``,
+    reads read ``store``. With ``build``, the run of ``store_many`` writes ``store`` itself (the first
+    operation), so a job that times nothing writes its store once."""
     log.info("measuring peak memory of every operation of %s, each in a fresh process", name_of(spec))
     timing.fresh(scratch).mkdir(parents=True)
     writes = timing.write_cases(cutoff)
@@ -290,7 +290,9 @@ def peak_memory(
             data_dir=str(data_dir),
             cutoff=cutoff,
             operation=operation,
-            store=str(scratch / operation if operation in writes else store),
+            store=str(store if build and operation == "store_many" else scratch / operation)
+            if operation in writes
+            else str(store),
             random_reads=settings["random_reads"],
             where=settings.get("filter"),
         )

@@ -4,7 +4,8 @@ methods that cannot win.
 A fixed count of samples spends as much on a case one sample decides as on one twenty cannot: the default
 run spent 85% of its head-to-head time on five methods never first or second. Here, as asv and criterion
 do, a case samples until the interval of its median is narrow enough (``precision``), and stops earlier
-only at its time budget (asv's ``max_time``) or its most samples, after at least ``min_samples``. The
+only at its time budget (asv's ``max_time``: the wall time of its samples, what each needs outside the
+clock included) or its most samples, after at least ``min_samples``. The
 methods of one operation and cache are sampled in rounds, one sample each in a shuffled order, so that
 drift and passing load fall on all alike; as in a Hoeffding race or F-Race, a method leaves once its
 interval lies wholly beyond the leader's by more than ``min_ratio``: no further sample can make it a
@@ -158,11 +159,9 @@ class Entry:
     loops: int
     samples: list[float] = field(default_factory=list)
     stopped: str = ""
-
-    @property
-    def spent(self) -> float:
-        """Seconds inside timed calls so far."""
-        return sum(self.samples) * self.loops
+    spent: float = 0.0
+    """Wall seconds of its samples so far, what each needs outside the clock included (evicting the
+    store before a cold read, verifying what was read): what the budget counts."""
 
     @property
     def median(self) -> float:
@@ -254,11 +253,11 @@ class Race:
         return [name for name, entry in self.entries.items() if not entry.stopped]
 
     def seconds_left(self) -> float:
-        """A guess of the timed seconds the methods still due will take, from their samples so far."""
+        """A guess of the seconds the methods still due will take, from their samples so far."""
         rules, total = self.sampling, 0.0
         for name in self.due():
             entry = self.entries[name]
-            per_sample = entry.median * entry.loops if entry.samples else 0.0
+            per_sample = entry.spent / len(entry.samples) if entry.samples else 0.0
             by_budget = max(rules.min_samples - len(entry.samples), 0) * per_sample
             by_budget = max(by_budget, rules.max_seconds - entry.spent)
             total += min(by_budget, (rules.max_samples - len(entry.samples)) * per_sample)
@@ -274,6 +273,7 @@ def race(
     twins: Mapping[str, str] | None = None,
     between_rounds: Callable[[], None] | None = None,
     case: str = "a case",
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Entry]:
     """Sample every call of ``calls`` (each returns the seconds of one timed call) in rounds until each
     stops (see the module); return every method's entry.
@@ -282,7 +282,8 @@ def race(
     is calibrated first (``calibrate``, its warm-up), in a shuffled order, so no method is always the one
     warmed up last. Rounds go in pairs: a shuffled order, then its reverse (``round_order``).
     ``between_rounds`` runs untimed after the calibration and after every round. A long
-    case logs its round, the methods still racing and a guess of the time left.
+    case logs its round, the methods still racing and a guess of the time left. ``clock`` measures what a
+    sample costs (the budget), in seconds.
     """
     started = last_report = time.perf_counter()
     names = list(calls)
@@ -300,14 +301,16 @@ def race(
         order = round_order(due, order if rounds % 2 == 0 else [], rng)
         for name in order:
             entry = state.entries[name]
+            began = clock()
             entry.samples.append(sum(calls[name]() for _ in range(entry.loops)) / entry.loops)
+            entry.spent += clock() - began
         if between_rounds:
             between_rounds()
         state.update()
         if (now := time.perf_counter()) - last_report > PROGRESS_SECONDS and state.due():
             last_report = now
             log.info(
-                "%s: round %d after %.0f s, still racing %s, about %.0f s of timed calls left",
+                "%s: round %d after %.0f s, still racing %s, about %.0f s left",
                 case,
                 rounds,
                 now - started,
