@@ -194,3 +194,7 @@ def test_the_configured_sampling_reads_timing_verdicts_and_drift():
     rules = Sampling.configured(settings, drift)
     assert (rules.precision, rules.min_samples, rules.max_samples, rules.max_seconds) == (0.1, 2, 9, 4)
     assert (rules.min_ratio, rules.confidence) == (1.2, 0.9) and rules.drift == {0.01: 0.3, 1.0: 0.1}
+    settings["verdicts"] |= {"max_seconds": 8, "max_samples": 30}
+    deciding = Sampling.configured(settings, drift, deciding=True)
+    assert (deciding.max_seconds, deciding.max_samples, deciding.min_samples) == (8, 30, 2)
+    assert Sampling.configured(settings, drift).max_seconds == 4, "the other jobs keep timing's budget"

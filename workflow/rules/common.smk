@@ -40,7 +40,9 @@ MEASURE_SETTINGS = {
     )
 }
 """What a timing job needs of the config: the measure jobs' and the head-to-head job's."""
-VERDICT_RULES = config["verdicts"] | {"warn_cv": config["timing"]["warn_cv"]}
+VERDICT_RULES = {
+    key: config["verdicts"][key] for key in ("min_samples", "confidence", "min_ratio")
+} | {"warn_cv": config["timing"]["warn_cv"]}
 """When a method is called faster (``stats.VerdictRules``), and when its spread is worth a warning."""
 BENCH_SLOTS = 100
 """The ``bench_slot`` capacity that profiles/default/config.yaml gives a local run. A job that times

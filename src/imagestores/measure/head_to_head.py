@@ -80,7 +80,7 @@ def head_to_head_job(
             labels,
             timing.fresh(root),
             settings,
-            Sampling.configured(settings, drift),
+            Sampling.configured(settings, drift, deciding=True),
             twins or {},
             jobs.filter_of(settings),
         )

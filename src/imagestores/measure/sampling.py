@@ -66,12 +66,20 @@ class Sampling:
     drift: Mapping[float, float] = field(default_factory=dict)
 
     @classmethod
-    def configured(cls, settings: Mapping[str, Any], drift: Mapping[str, Any] | None = None) -> Sampling:
+    def configured(
+        cls, settings: Mapping[str, Any], drift: Mapping[str, Any] | None = None, deciding: bool = False
+    ) -> Sampling:
         """The sampling the config asks for: its ``timing`` keys, the race margin and confidence of its
-        ``verdicts``, and the machine's drift (``measure.drift.machine_drift``'s record) when known."""
+        ``verdicts``, and the machine's drift (``measure.drift.machine_drift``'s record) when known.
+
+        ``deciding`` (the head-to-head job, where verdicts are made) takes the budget and bound of
+        ``verdicts`` instead of ``timing``'s: samples go where a decision needs them.
+        """
         timing = dict(settings.get("timing", {}))
         timing.pop("warn_cv", None)  # a warning of the report's, not a stopping rule
         verdicts = settings.get("verdicts", {})
+        if deciding:
+            timing |= {key: verdicts[key] for key in ("max_seconds", "max_samples") if key in verdicts}
         spreads = (drift or {}).get("spread_by_sample_seconds", {})
         return cls(
             **timing,
