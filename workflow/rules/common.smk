@@ -4,6 +4,7 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
+from imagestores import operations
 from imagestores.config import twins, validate, with_twins
 from imagestores.data.prepared import prepared_files
 from imagestores.measure.epoch import timed_cutoffs
@@ -64,6 +65,11 @@ def report_data_source():
                 "NOTE: these results were made from SYNTHETIC images, not CIFAR-10: "
                 f"{record['fallback_reason']} (see results/logs/prepare_dataset.log)"
             )
+
+
+def operation_caption(wildcards):
+    """What the figure of ``wildcards.operation`` shows, from its row of ``imagestores.operations``."""
+    return operations.get(wildcards.operation).caption
 
 
 def method_spec(wildcards):

@@ -140,6 +140,8 @@ rule plot_operation:
         ),
     log:
         "results/logs/plot/{operation}.log",
+    params:
+        caption=operation_caption,
     wildcard_constraints:
         operation="|".join(OPERATION_FIGURES),
     localrule: True
