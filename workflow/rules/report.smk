@@ -140,8 +140,6 @@ rule plot_operation:
         ),
     log:
         "results/logs/plot/{operation}.log",
-    params:
-        caption=operation_caption,
     wildcard_constraints:
         operation="|".join(OPERATION_FIGURES),
     localrule: True
@@ -149,6 +147,8 @@ rule plot_operation:
         "../../envs/imagestores.yaml"
     resources:
         bench_slot=1,
+    params:
+        caption=operation_caption,
     script:
         "../scripts/plot.py"
 
