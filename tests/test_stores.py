@@ -66,7 +66,7 @@ def test_round_trip_fixed_shape(name, tmp_path):
 @pytest.mark.parametrize("name", ALL)
 def test_round_trip_memory_mapped_source_in_batches(name, tmp_path, monkeypatch):
     """The prepared data is memory-mapped and larger than one batch: stores must stream it."""
-    monkeypatch.setattr("imagestores.stores.base.WRITE_BATCH", 8)
+    monkeypatch.setattr("imagestores.stores.batching.WRITE_BATCH", 8)
     monkeypatch.setattr(bench, "READ_BATCH", 8)
     images, labels = cifar_like(50, seed=3)
     np.save(tmp_path / "images.npy", images)
