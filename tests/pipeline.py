@@ -9,23 +9,19 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from imagestores import operations
 from imagestores.measure import epoch
 from imagestores.measure.sampling import LEFT_RACE, STOP_REASONS
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_CONFIGS = REPO / ".test" / "config"
 
-CASES = [("store_many", "none"), ("store_one", "none")]
-CASES += [
-    (read, cache)
-    for read in ("read_many", "read_one", "read_random", "read_filtered")
-    for cache in ("warm", "cold")
-]
+CASES = list(operations.CASES)
 """Every (operation, cache) a store is timed in with the default caches, the epoch aside."""
 EPOCH_CASES = [
     (operation, cache)
     for workers in (0, 2)
-    for operation in (f"epoch_w{workers}", f"first_batch_w{workers}")
+    for operation in (operations.with_workers(op.name, workers) for op in operations.TABLE if op.per_worker)
     for cache in ("warm", "cold")
 ]
 """The epoch's (operation, cache) cases with the default workers; timed only with the loaders extra."""

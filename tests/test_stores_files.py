@@ -13,7 +13,7 @@ from test_stores import cifar_like, mixed_shapes
 
 from imagestores.measure import timing as bench
 from imagestores.stores import _files as fileio
-from imagestores.stores import base, get, resolve
+from imagestores.stores import batching, get, resolve
 from imagestores.stores._chunk_files import CHUNK, INDEX, META
 from imagestores.stores.raw_lmdb import HEADER
 
@@ -130,7 +130,7 @@ def test_a_record_larger_than_a_chunk_gets_a_chunk_of_its_own(name, tmp_path):
 @pytest.mark.parametrize("name", CHUNK_METHODS)
 def test_differing_records_fill_each_chunk_until_the_next_would_overflow(name, tmp_path, monkeypatch):
     """Also across write batches (of four images here): a chunk stays open from one batch to the next."""
-    monkeypatch.setattr(base, "WRITE_BATCH", 4)
+    monkeypatch.setattr(batching, "WRITE_BATCH", 4)
     images, labels = mixed_shapes(np.uint8, (3, 1, 4, 0))
     images, labels = images * 6, np.arange(6 * len(images))
     lengths = [image.nbytes for image in images]
@@ -215,7 +215,7 @@ def test_a_store_of_one_image(name, tmp_path):
 
 def test_lmdb_raw_png_holds_large_images_across_batches(tmp_path, monkeypatch):
     """Several write transactions, values of many pages, an encoding: the derived map size suffices."""
-    monkeypatch.setattr("imagestores.stores.base.WRITE_BATCH", 4)
+    monkeypatch.setattr("imagestores.stores.batching.WRITE_BATCH", 4)
     rng = np.random.default_rng(2)
     images = [rng.integers(0, 256, (300, 400, 3), dtype=np.uint8) for _ in range(10)]
     labels = np.arange(10)

@@ -57,7 +57,7 @@ def test_zarr_opens_with_zarr_itself(name, chunk, tmp_path):
 
 
 def test_zarr_shard_boundaries_with_batches_smaller_than_a_shard(tmp_path, monkeypatch):
-    monkeypatch.setattr("imagestores.stores.base.WRITE_BATCH", 3)
+    monkeypatch.setattr("imagestores.stores.batching.WRITE_BATCH", 3)
     images, labels = cifar_like(23, seed=4)
     store = variant("zarr", shard=4, chunk=2).store(tmp_path / "s")
     store.write(images, labels)

@@ -138,7 +138,7 @@ def test_list_outputs_are_filled_in_place(name, tmp_path):
 
 def test_lance_take_keeps_requested_order_over_many_batches_and_calls(tmp_path, monkeypatch):
     """Rows come back in the order asked, across write batches, on every call (lance runs threads)."""
-    monkeypatch.setattr("imagestores.stores.base.WRITE_BATCH", 64)
+    monkeypatch.setattr("imagestores.stores.batching.WRITE_BATCH", 64)
     images, labels = images_and_labels(1000)
     store = get("lance").store(tmp_path / "l")
     store.write(images, labels)

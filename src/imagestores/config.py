@@ -156,6 +156,8 @@ def check(config: MutableMapping[str, Any]) -> list[str]:
     if repeated:
         raise ConfigError(f"config key 'methods': the name(s) {', '.join(repeated)} appear more than once")
     for spec in specs:
+        if isinstance(spec, str):
+            continue  # a registered method's own options are checked by the tests, not on every parse
         method = resolve(spec)
         try:
             method.traits  # noqa: B018 - reading the traits checks the options

@@ -2,8 +2,11 @@ import json
 import os
 from pathlib import Path
 
+import yaml
+
 from snakemake.logging import logger
 
+from imagestores import operations
 from imagestores.config import twins, validate, with_twins
 from imagestores.data.prepared import prepared_files
 from imagestores.measure.epoch import timed_cutoffs
@@ -44,8 +47,10 @@ VERDICT_RULES = {
     key: config["verdicts"][key] for key in ("min_samples", "confidence", "min_ratio")
 } | {"warn_cv": config["timing"]["warn_cv"]}
 """When a method is called faster (``stats.VerdictRules``), and when its spread is worth a warning."""
-BENCH_SLOTS = 100
-"""The ``bench_slot`` capacity that profiles/default/config.yaml gives a local run. A job that times
+BENCH_SLOTS = yaml.safe_load(
+    Path(f"{workflow.basedir}/profiles/default/config.yaml").read_text()
+)["resources"]["bench_slot"]
+"""The ``bench_slot`` capacity that profiles/default/config.yaml gives a local run, read from it. A job that times
 something takes all of it, so it runs alone; every other job (preparing data, tables, figures) takes one,
 so those run side by side, but never beside a timing job."""
 REFERENCE = f"{workflow.basedir}/workflow/reference/realpython-2019-notebook.csv"
@@ -66,6 +71,11 @@ def report_data_source():
                 "NOTE: these results were made from SYNTHETIC images, not CIFAR-10: "
                 f"{record['fallback_reason']} (see results/logs/prepare_dataset.log)"
             )
+
+
+def operation_caption(wildcards):
+    """What the figure of ``wildcards.operation`` shows, from its row of ``imagestores.operations``."""
+    return operations.get(wildcards.operation).caption
 
 
 def method_spec(wildcards):
@@ -117,3 +127,23 @@ def example_folder():
     if config["dataset"]["example_images"]:
         return rules.make_example_folder.output
     return []
+
+
+def folder_files():
+    """Every file of a folder source (and its metadata table), so editing or adding an image reruns the
+    data stage and what depends on it; nothing for other sources, or for a folder the workflow builds.
+    """
+    dataset = config["dataset"]
+    if (
+        dataset["source"] != "folder"
+        or dataset["example_images"]
+        or not dataset["path"]
+    ):
+        return []
+    from imagestores.data.folder import FolderError, find_files
+
+    try:
+        files = [str(path) for path in find_files(Path(dataset["path"]))]
+    except FolderError:
+        return []  # the data stage names the problem and its fix
+    return files + ([dataset["metadata"]] if dataset.get("metadata") else [])

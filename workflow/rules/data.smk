@@ -21,6 +21,7 @@ if config["dataset"]["example_images"]:
 rule prepare_dataset:
     input:
         example_folder(),
+        folder_files(),
     output:
         multiext("results/data/", *prepared_files(config["dataset"]["source"])),
     log:

@@ -130,7 +130,6 @@ rule environment:
         "results/logs/environment.log",
     benchmark:
         "results/benchmarks/environment.tsv"
-    localrule: True
     conda:
         "../../envs/imagestores.yaml"
     resources:

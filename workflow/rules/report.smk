@@ -147,6 +147,8 @@ rule plot_operation:
         "../../envs/imagestores.yaml"
     resources:
         bench_slot=1,
+    params:
+        caption=operation_caption,
     script:
         "../scripts/plot.py"
 

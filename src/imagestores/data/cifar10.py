@@ -19,8 +19,6 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 import numpy as np
-import pooch
-import requests
 from numpy._core.multiarray import _reconstruct
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -63,6 +61,8 @@ def _checked(downloader: Downloader, url: str, md5: str) -> Downloader:
 
     def download(url_: str, output_file: str, pooch_: object) -> None:
         downloader(url_, output_file, pooch_)
+        import pooch  # the download's libraries: imported when a download is checked or made
+
         actual = pooch.file_hash(output_file, alg="md5")
         if actual != md5.lower():
             raise ChecksumError(
@@ -79,6 +79,9 @@ def fetch_archive(url: str, md5: str, directory: Path) -> Path:
     Raises ChecksumError when the download has another md5, and NetworkUnavailable when the host cannot
     be reached; other failures (an HTTP 404, an unknown scheme) raise as they are.
     """
+    import pooch  # the download's libraries (with requests): imported only when an archive is fetched
+    import requests
+
     downloader = _copy_local if urlparse(url).scheme == "file" else pooch.downloaders.choose_downloader(url)
     try:
         path = pooch.retrieve(

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imagestores import operations
 from imagestores.loading import collate_arrays, open_store
 from imagestores.measure import cache
 from imagestores.measure.first_touch import back_for
@@ -52,12 +53,12 @@ def unavailable() -> str:
 
 def operation(workers: int) -> str:
     """The operation name of an epoch with ``workers`` DataLoader workers."""
-    return f"epoch_w{workers}"
+    return operations.with_workers("epoch_w", workers)
 
 
 def first_batch_operation(workers: int) -> str:
     """The operation name of the time to the first batch with ``workers`` DataLoader workers."""
-    return f"first_batch_w{workers}"
+    return operations.with_workers("first_batch_w", workers)
 
 
 Consume = Callable[[int, Images, np.ndarray], None]

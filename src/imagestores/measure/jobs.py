@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from imagestores import operations
 from imagestores.data.prepared import load_prepared
 from imagestores.measure import cases, epoch, integrity, timing
 from imagestores.measure.first_touch import first_touch_cost
@@ -296,8 +297,7 @@ def peak_memory(
             random_reads=settings["random_reads"],
             where=settings.get("filter"),
         )
-        for operation in timing.OPERATIONS
-        if operation != timing.FILTERED or settings.get("filter")
+        for operation in operations.timed(filtered=bool(settings.get("filter")), torch=False)
     }
     shutil.rmtree(scratch)
     return peaks

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imagestores import operations
 from imagestores.measure import cache
 from imagestores.measure.first_touch import back_for
 from imagestores.measure.floor import check_physical
@@ -188,22 +189,25 @@ def random_indices(count: int, sample: int) -> np.ndarray:
 def write_cases(count: int) -> dict[str, slice]:
     """The images each write operation stores: all of them, or one chosen at random (seeded)."""
     one = int(random_indices(count, 1)[0])
-    return {"store_many": slice(0, count), "store_one": slice(one, one + 1)}
+    chosen = {"store_many": slice(0, count), "store_one": slice(one, one + 1)}
+    return {name: chosen[name] for name in operations.WRITES}
 
 
 def read_cases(count: int, random_reads: int) -> dict[str, np.ndarray]:
     """The images each read operation reads: all in order, one, or ``random_reads`` shuffled ones."""
-    return {
-        "read_many": np.arange(count),
-        "read_one": random_indices(count, 1),
-        "read_random": random_indices(count, random_reads),
+    chosen = {
+        "read_many": lambda: np.arange(count),
+        "read_one": lambda: random_indices(count, 1),
+        "read_random": lambda: random_indices(count, random_reads),
     }
+    return {name: chosen[name]() for name in operations.READS if name != FILTERED}
 
 
-FILTERED = "read_filtered"
-"""Every image a filter (``stores.where.Where``) matches, found and read by the store (``read_filtered``)."""
+FILTERED = operations.BY_NAME["read_filtered"].name
+"""Every image a filter (``stores.where.Where``) matches, found and read by the store."""
 
-OPERATIONS = (*write_cases(1), *read_cases(1, 1), FILTERED)
+OPERATIONS = operations.TIMED
+"""The operations timed here, one row each of ``imagestores.operations``."""
 
 
 def timed_read_cases(

@@ -7,9 +7,11 @@ Reads only CSV and JSON files and the registry's descriptive data (families, the
 builds no store and imports nothing from ``measure`` or ``data``.
 """
 
+from imagestores import operations
+
 OVERVIEW = "overview"
 """The figure that answers what to use: a heatmap of methods x operations at the largest store size."""
-OPERATION_FIGURES = ("store_many", "read_many", "read_random", "read_filtered")
+OPERATION_FIGURES = operations.FIGURES
 """One figure per operation, time against store size, with the study beside it where it measured."""
 TIMING_FIGURES = ("single_image", "cost_per_image", "peak_memory")
 """Figures drawn from every timing at once."""

@@ -22,17 +22,11 @@ import seaborn as sns
 from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
 
+from imagestores import operations
 from imagestores.report.summary import CASES, byte_size, read_methods
 from imagestores.stores import FAMILIES, METHODS, STUDY_METHODS, get
 
-TITLES = {
-    "store_many": "Writing all images of a store",
-    "read_many": "Reading all images in order",
-    "read_random": "Reading a batch at shuffled positions",
-    "store_one": "Writing a store of one image",
-    "read_one": "Reading one image",
-    "read_filtered": "Reading every image a filter matches",
-}
+TITLES = {op.name: op.title for op in operations.TABLE if not op.per_worker}
 FAMILY_PALETTES = {"files": "Blues", "key-value": "Greens", "arrays": "Oranges", "tables": "Purples"}
 OTHER_PALETTE = "Reds"
 CACHE_LABELS = {"warm": "warm page cache", "cold": "cold page cache (store evicted)", "none": ""}
@@ -414,18 +408,19 @@ def plot_dataset(dataset: Path, outputs: Sequence[Path]) -> None:
     _save(figure, outputs)
 
 
-EPOCH_PANELS = {"epoch_w": "images/s over a shuffled epoch", "first_batch_w": "seconds to the first batch"}
+EPOCH_PANELS = {op.name: op.title for op in operations.TABLE if op.per_worker}
 """The epoch figure's measures: rows ``{prefix}{workers}`` of the timings, each a pair of panels."""
 
 
 def epoch_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """The epoch rows of ``frame`` at its largest cutoff, with ``measure`` (a key of EPOCH_PANELS),
     ``workers`` and the value drawn: images/s of the epoch, seconds to the first batch."""
-    parts = frame["operation"].str.extract(r"^(epoch_w|first_batch_w)(\d+)$")
+    parts = frame["operation"].str.extract(operations.PER_WORKER.pattern)
     rows = frame.assign(measure=parts[0], workers=pd.to_numeric(parts[1])).dropna(subset=["measure"])
     rows = rows[rows["cutoff"] == rows["cutoff"].max()]
     per_second = rows["images"] / rows["seconds"]
-    return rows.assign(value=per_second.where(rows["measure"] == "epoch_w", rows["seconds"]))
+    in_images = rows["measure"].map(lambda name: operations.BY_NAME[name].unit == "images/s")
+    return rows.assign(value=per_second.where(in_images, rows["seconds"]))
 
 
 def plot_epoch(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:

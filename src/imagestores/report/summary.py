@@ -8,37 +8,25 @@ from pathlib import Path
 
 import pandas as pd
 
+from imagestores import operations
 from imagestores.report import stats
 
-CASES = [
-    ("store_many", "none"),
-    ("read_many", "warm"),
-    ("read_many", "cold"),
-    ("read_random", "warm"),
-    ("read_random", "cold"),
-    ("store_one", "none"),
-    ("read_one", "warm"),
-    ("read_one", "cold"),
-    ("read_filtered", "warm"),
-    ("read_filtered", "cold"),
-]
+CASES = operations.CASES
 """Every operation, reads from a warm and a cold page cache: the overview's columns."""
-COLUMNS = [case for case in CASES if case != ("read_one", "cold")]
+COLUMNS = operations.COLUMNS
 """The method table's columns: one image read cold is left out of that wide table."""
-
-NEEDS = {"read_filtered": "filtered read", "epoch_w": "training epoch", "first_batch_w": "first batch"}
-"""What-to-pick rows named for the need they answer: operation (or its prefix before the worker count)."""
 
 
 def need(criterion: str, operation: str) -> str:
     """The what-to-pick row's first cell: the need a fastest row answers (``training epoch, 2 workers``)."""
-    for prefix, name in NEEDS.items():
-        if operation == prefix:
-            return name
-        workers = operation.removeprefix(prefix)
-        if workers != operation and workers.isdigit():
-            return f"{name}, {workers} worker{'s' * (workers != '1')}"
-    return criterion
+    try:
+        name = operations.get(operation).need
+    except KeyError:
+        return criterion
+    workers = operations.workers_of(operation)
+    if not name or workers is None:
+        return name or criterion
+    return f"{name}, {workers} worker{'s' * (workers != 1)}"
 
 
 def _seconds(value: float) -> str:
@@ -375,10 +363,10 @@ def markdown(
         "",
         "## Peak memory at every size",
         "",
-        "The largest growth of anonymous memory (MiB) while writing (store_many, store_one) and reading "
-        "(read_many, read_one, read_random, read_filtered), each operation run once in a fresh process. "
-        "A row that stays "
-        "flat as the store grows needs no more memory for more images.",
+        "The largest growth of anonymous memory (MiB) while writing "
+        f"({', '.join(operations.WRITES)}) and reading "
+        f"({', '.join(operations.READS)}), each operation run once in a fresh process. "
+        "A row that stays flat as the store grows needs no more memory for more images.",
         "",
         *memory_table(summary),
         "",

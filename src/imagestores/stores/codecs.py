@@ -18,34 +18,17 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from imagestores.stores.dtypes import NUMERIC_DTYPES, describe_dtypes
 from imagestores.stores.errors import UnsupportedInput
 
 ENCODINGS = ("raw", "png", "jpeg", "original")
 
-NUMERIC_DTYPES: frozenset[np.dtype] = frozenset(
-    np.dtype(name)
-    for name in (
-        "bool",
-        *(f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)),
-        "float16",
-        "float32",
-        "float64",
-    )
-)
-"""Every fixed-size numeric dtype NumPy has: what a store of raw bytes beside their dtype and shape holds
-exactly (float TIFFs, int32 masks and 16-bit scans are ordinary images)."""
+__all__ = ["NUMERIC_DTYPES", "describe_dtypes"]  # re-exported from dtypes, where they live
 
 IMAGE_FILE_DTYPES: frozenset[np.dtype] = frozenset({np.dtype(np.uint8), np.dtype(np.uint16)})
 """What the PNG writer holds, and what ``original`` keeps: 8- and 16-bit pixels."""
 
 JPEG_DTYPES: frozenset[np.dtype] = frozenset({np.dtype(np.uint8)})
-
-
-def describe_dtypes(dtypes: frozenset[np.dtype]) -> str:
-    """A set of dtypes in a few words, for tables and refusals: the full numeric set is not listed."""
-    if dtypes == NUMERIC_DTYPES:
-        return "any numeric dtype"
-    return ", ".join(sorted(str(dtype) for dtype in dtypes))
 
 
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")

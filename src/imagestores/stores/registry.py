@@ -214,6 +214,24 @@ _ENTRIES = (
 METHODS: dict[str, Method] = {method.name: method for method in _ENTRIES}
 
 
+def register(method: Method) -> Method:
+    """Add ``method`` to the registry (a method defined outside ``_ENTRIES``: a test's toy, a plugin).
+
+    The registry's own methods are its ``_ENTRIES``; this is for code that cannot edit them.
+    """
+    if method.name in METHODS:
+        raise ValueError(f"a method named {method.name!r} is already registered")
+    METHODS[method.name] = method
+    return method
+
+
+def unregister(name: str) -> None:
+    """Remove a method ``register`` added; the registry's own entries stay."""
+    if any(entry.name == name for entry in _ENTRIES):
+        raise ValueError(f"{name!r} is one of the registry's own methods")
+    METHODS.pop(name, None)
+
+
 def get(name: str) -> Method:
     """The method called ``name``, or a KeyError that lists the available ones."""
     try:
@@ -238,7 +256,8 @@ def resolve(spec: MethodSpec) -> Method:
 def stored(path: Path | str) -> Store:
     """The Store at ``path``, rebuilt from its manifest (class and options): no config needed to read it.
 
-    Only this package's store classes are rebuilt, so a marker cannot make this import other code.
+    Only this package's store classes and registered methods' are rebuilt, so a marker cannot make this
+    import other code.
     """
     path = Path(path)
     manifest = read_manifest(path)
@@ -249,7 +268,8 @@ def stored(path: Path | str) -> Store:
             "stores recorded how to read them; write it again"
         )
     module, _, name = target.partition(":")
-    if not module.startswith(f"{__package__}."):
+    registered = {method.target for method in METHODS.values()}
+    if not module.startswith(f"{__package__}.") and target not in registered:
         raise DamagedStore(f"{path / MARKER} names {target!r}, which is not an imagestores store")
     cls = getattr(importlib.import_module(module), name, None)
     if not (isinstance(cls, type) and issubclass(cls, Store)):

@@ -17,7 +17,7 @@ import zarr
 from zarr.codecs import Crc32cCodec
 from zarr.core.buffer.cpu import NDBuffer
 
-from imagestores.stores import base
+from imagestores.stores import batching
 from imagestores.stores.base import Images, Reader, Store, put_block, runs
 
 
@@ -48,7 +48,7 @@ class ZarrArrays(Store):
 
     def _write(self, images: Images, labels: np.ndarray) -> None:
         first = images[0]
-        shard = min(self.shard, max(1, base.BATCH_BYTES // (first.nbytes * self.chunk)) * self.chunk)
+        shard = min(self.shard, max(1, batching.BATCH_BYTES // (first.nbytes * self.chunk)) * self.chunk)
         group = zarr.open_group(self.path, mode="w")
         array = group.create_array(
             "images",
@@ -59,8 +59,8 @@ class ZarrArrays(Store):
             compressors=self.codecs,
         )
         # Whole shards per assignment: a partly written shard would be read back and rewritten.
-        images_per_batch = min(base.WRITE_BATCH, base.BATCH_BYTES // first.nbytes)
-        for part in base.batches(len(images), shard * max(1, images_per_batch // shard)):
+        images_per_batch = min(batching.WRITE_BATCH, batching.BATCH_BYTES // first.nbytes)
+        for part in batching.batches(len(images), shard * max(1, images_per_batch // shard)):
             array[part] = np.asarray(images[part])
         group.create_array("labels", data=labels, compressors=self.codecs)
 
