@@ -13,7 +13,7 @@ from matplotlib.text import Text
 from pipeline import CASES, EPOCH_CASES, REPO
 
 from imagestores.data.folder import distribution
-from imagestores.measure.jobs import describe_methods
+from imagestores.measure.describe import describe_methods
 from imagestores.report import (
     DATA_FIGURES,
     DISK_FIGURES,

@@ -14,7 +14,9 @@ from varied_folder import add_varied_images
 
 from imagestores.data import prepare
 from imagestores.data.folder import FolderOptions
-from imagestores.measure import fit, head_to_head, jobs
+from imagestores.measure import fit, head_to_head
+from imagestores.measure.describe import describe_methods
+from imagestores.measure.tables import TIMING_COLUMNS
 
 JPEG = {"name": "sqlite_jpeg", "method": "sqlite", "options": {"encoding": "jpeg"}}
 
@@ -88,7 +90,7 @@ def test_a_head_to_head_with_nothing_to_time_writes_its_empty_table_and_says_why
     settings = {"stores": {"root": str(tmp_path / "stores")}, "repeats": 2}
     head_to_head.head_to_head_job(["disk", "npy"], float_and_gray, 2, settings, out)
     table = pd.read_csv(out)
-    assert table.empty and list(table.columns) == jobs.TIMING_COLUMNS
+    assert table.empty and list(table.columns) == TIMING_COLUMNS
     assert not (tmp_path / "stores").exists()
 
 
@@ -96,8 +98,8 @@ def test_the_overview_of_a_head_to_head_with_nothing_timed_says_why(tmp_path):
     from imagestores.report import figures
 
     timings, methods = tmp_path / "head_to_head.csv", tmp_path / "methods.csv"
-    pd.DataFrame(columns=jobs.TIMING_COLUMNS).to_csv(timings, index=False)
-    jobs.describe_methods(["disk", "npy"], methods)
+    pd.DataFrame(columns=TIMING_COLUMNS).to_csv(timings, index=False)
+    describe_methods(["disk", "npy"], methods)
     outputs = [tmp_path / "overview.png", tmp_path / "overview.svg"]
     figures.plot_overview(timings, methods, outputs)
     assert "No method can hold the images" in outputs[1].read_text()

@@ -7,8 +7,9 @@ import pandas as pd
 from pipeline import TIMED_CASES
 from test_timing import images_and_labels, prepared
 
-from imagestores.measure import head_to_head, jobs
+from imagestores.measure import head_to_head
 from imagestores.measure.sampling import STOP_REASONS
+from imagestores.measure.tables import TIMING_COLUMNS
 
 
 def settings(tmp_path) -> dict:
@@ -32,7 +33,7 @@ def test_every_method_and_twin_is_timed_in_every_case_with_its_samples(tmp_path)
     out = tmp_path / "head_to_head.csv"
     head_to_head.head_to_head_job(methods, data, 20, settings(tmp_path), out, twins={"npy_twin": "npy"})
     table = pd.read_csv(out, keep_default_na=False, na_values=[""])
-    assert list(table.columns) == jobs.TIMING_COLUMNS
+    assert list(table.columns) == TIMING_COLUMNS
     assert set(table["cutoff"]) == {20}
     cases = {(operation, cache) for operation, cache in TIMED_CASES if not operation.endswith("w2")}
     for method in ("npy", "npy_twin", "hdf5"):
@@ -62,4 +63,4 @@ def test_no_method_fitting_leaves_an_empty_table_not_a_crash(tmp_path):
     out = tmp_path / "head_to_head.csv"
     head_to_head.head_to_head_job([jpeg], data, 6, settings(tmp_path), out)
     table = pd.read_csv(out)
-    assert table.empty and list(table.columns) == jobs.TIMING_COLUMNS
+    assert table.empty and list(table.columns) == TIMING_COLUMNS

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from imagestores.measure.jobs import describe_methods
+from imagestores.measure.describe import describe_methods
 from imagestores.report import summary
 from imagestores.report.summary import memory_table
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagestores.measure import cases, epoch, jobs
+from imagestores.measure import cases, epoch, store_job
 from imagestores.measure import timing as bench
 from imagestores.measure.floor import SuspectTiming
 from imagestores.measure.sampling import Sampling
@@ -111,8 +111,8 @@ def test_a_lossy_store_within_tolerance_passes_and_a_wrong_one_does_not(tmp_path
         bench.read_all(jpeg, tmp_path / "s", 255 - images, labels)
 
 
-def outputs(tmp_path) -> jobs.MeasureOutputs:
-    return jobs.MeasureOutputs(tmp_path / "timings.csv", tmp_path / "usage.csv", tmp_path / "memory.csv")
+def outputs(tmp_path) -> store_job.MeasureOutputs:
+    return store_job.MeasureOutputs(tmp_path / "timings.csv", tmp_path / "usage.csv", tmp_path / "memory.csv")
 
 
 def test_a_method_that_cannot_hold_the_data_is_skipped_with_its_reason(tmp_path):
@@ -120,7 +120,7 @@ def test_a_method_that_cannot_hold_the_data_is_skipped_with_its_reason(tmp_path)
     data = prepared(tmp_path, np.zeros((20, 8, 8, 3), dtype=np.uint16), np.zeros(20, dtype=np.uint8))
     spec = {"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg"}}
     usage = tmp_path / "usage.csv"
-    jobs.measure_job(spec, data, 20, settings(tmp_path), outputs(tmp_path))
+    store_job.measure_job(spec, data, 20, settings(tmp_path), outputs(tmp_path))
     assert pd.read_csv(tmp_path / "timings.csv").empty and pd.read_csv(tmp_path / "memory.csv").empty
     row = pd.read_csv(usage).iloc[0]
     assert row["method"] == "parquet_jpeg"
@@ -137,7 +137,7 @@ def test_every_operation_has_its_peak_memory_measured_apart(tmp_path):
     data = prepared(tmp_path, images, labels)
     # In a new interpreter, as Snakemake runs the job: its memory processes are forked from a clean one.
     arguments = ("lmdb", data, count, settings(tmp_path), outputs(tmp_path))
-    job = multiprocessing.get_context("spawn").Process(target=jobs.measure_job, args=arguments)
+    job = multiprocessing.get_context("spawn").Process(target=store_job.measure_job, args=arguments)
     job.start()
     job.join()
     assert job.exitcode == 0

@@ -1,9 +1,9 @@
-"""Describe every configured method for the report (see imagestores.measure.jobs.describe_methods)."""
+"""Describe every configured method for the report (see imagestores.measure.describe.describe_methods)."""
 
 from pathlib import Path
 
 from imagestores import logs
-from imagestores.measure import jobs
+from imagestores.measure import describe
 
 logs.to_file(snakemake.log[0])
-jobs.describe_methods(snakemake.params.specs, Path(snakemake.output[0]))
+describe.describe_methods(snakemake.params.specs, Path(snakemake.output[0]))

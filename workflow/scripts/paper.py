@@ -1,12 +1,12 @@
-"""Time a study method the study's way (see imagestores.measure.jobs.paper_job)."""
+"""Time a study method the study's way (see imagestores.measure.paper.paper_job)."""
 
 from pathlib import Path
 
 from imagestores import logs
-from imagestores.measure import jobs
+from imagestores.measure import paper
 
 logs.to_file(snakemake.log[0])
-jobs.paper_job(
+paper.paper_job(
     method=snakemake.params.method,
     data_dir=Path(snakemake.input[0]).parent,
     cutoff=int(snakemake.wildcards.cutoff),

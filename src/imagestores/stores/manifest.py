@@ -21,7 +21,7 @@ METADATA = "metadata.parquet"
 
 MARKER = "imagestores-complete.json"
 """Written last into every store: the image count, as JSON. A directory without it is an unfinished write.
-Not part of the format: disk usage leaves it out (``measure.jobs.disk_usage``)."""
+Not part of the format: disk usage leaves it out (``measure.disk.disk_usage``)."""
 
 MARKER_BYTES = 4096
 """The completion marker is read with one ``os.read`` of this many bytes; it must fit."""
