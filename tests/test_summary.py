@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
 import pandas as pd
 
@@ -65,6 +67,17 @@ ENVIRONMENT = {
 }
 
 
+def tables_in(folder: Path) -> summary.Tables:
+    """The gathered tables under their pipeline names in ``folder``."""
+    names = ("timings.csv", "disk_usage.csv", "environment.json", "methods.csv")
+    return summary.Tables(*(folder / name for name in names))
+
+
+def outputs_in(folder: Path) -> summary.Outputs:
+    names = ("summary.csv", "winners.csv", "aa_check.csv", "summary.md")
+    return summary.Outputs(*(folder / name for name in names))
+
+
 def test_a_lossy_config_variant_is_marked_lossy_in_every_table(tmp_path):
     """parquet_jpeg is not registered: its lossiness must come from its options, through methods.csv."""
     specs = ["parquet", {"name": "parquet_jpeg", "method": "parquet", "options": {"encoding": "jpeg"}}]
@@ -105,16 +118,7 @@ def test_a_lossy_config_variant_is_marked_lossy_in_every_table(tmp_path):
     ]
     pd.DataFrame(usage).to_csv(tmp_path / "disk_usage.csv", index=False)
     (tmp_path / "environment.json").write_text(json.dumps(ENVIRONMENT))
-    summary.write(
-        tmp_path / "timings.csv",
-        tmp_path / "disk_usage.csv",
-        tmp_path / "environment.json",
-        tmp_path / "methods.csv",
-        tmp_path / "summary.csv",
-        tmp_path / "winners.csv",
-        tmp_path / "summary.md",
-        tmp_path / "aa_check.csv",
-    )
+    summary.write(tables_in(tmp_path), outputs_in(tmp_path))
     page = (tmp_path / "summary.md").read_text()
     assert "| fastest | read_many | warm | tie: parquet_jpeg (lossy) |" in page, "2 samples: no verdict"
     assert "| smallest on disk |  |  | parquet_jpeg (lossy) |" in page
@@ -153,11 +157,7 @@ def summarised_page(tmp_path, operations: list[str]) -> str:
     ]
     pd.DataFrame(usage).to_csv(tmp_path / "disk_usage.csv", index=False)
     (tmp_path / "environment.json").write_text(json.dumps(ENVIRONMENT))
-    names = ("summary.csv", "winners.csv", "summary.md", "aa_check.csv")
-    summary.write(
-        *(tmp_path / name for name in ("timings.csv", "disk_usage.csv", "environment.json", "methods.csv")),
-        *(tmp_path / name for name in names),
-    )
+    summary.write(tables_in(tmp_path), outputs_in(tmp_path))
     return (tmp_path / "summary.md").read_text().split("## A/A check")[0]
 
 
@@ -220,16 +220,8 @@ def test_verdicts_and_the_aa_check_come_from_the_head_to_head_timings(tmp_path):
         ]
     ).to_csv(tmp_path / "disk_usage.csv", index=False)
     (tmp_path / "environment.json").write_text(json.dumps(ENVIRONMENT))
-    outputs = [tmp_path / name for name in ("summary.csv", "winners.csv", "summary.md", "aa_check.csv")]
-    summary.write(
-        tmp_path / "timings.csv",
-        tmp_path / "disk_usage.csv",
-        tmp_path / "environment.json",
-        tmp_path / "methods.csv",
-        *outputs,
-        twins={"npy_twin": "npy"},
-        head_to_head=tmp_path / "h2h.csv",
-    )
+    tables = dataclasses.replace(tables_in(tmp_path), head_to_head=tmp_path / "h2h.csv")
+    summary.write(tables, outputs_in(tmp_path), twins={"npy_twin": "npy"})
     fastest = pd.read_csv(tmp_path / "winners.csv").iloc[0]
     assert (fastest["winner"], fastest["runner_up"], fastest["verdict"]) == ("npy", "hdf5", "faster")
     assert not pd.read_csv(tmp_path / "aa_check.csv")["told_apart"].any()

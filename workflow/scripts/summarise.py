@@ -7,16 +7,20 @@ from imagestores.report import stats, summary
 
 logs.to_file(snakemake.log[0])
 summary.write(
-    timings=Path(snakemake.input.timings),
-    head_to_head=Path(snakemake.input.head_to_head),
-    disk_usage=Path(snakemake.input.disk_usage),
-    environment=Path(snakemake.input.environment),
-    methods=Path(snakemake.input.methods),
-    summary_out=Path(snakemake.output.summary),
-    winners_out=Path(snakemake.output.winners),
-    markdown_out=Path(snakemake.output.markdown),
-    dataset=Path(snakemake.input.dataset),
-    aa_out=Path(snakemake.output.aa),
+    summary.Tables(
+        timings=Path(snakemake.input.timings),
+        disk_usage=Path(snakemake.input.disk_usage),
+        environment=Path(snakemake.input.environment),
+        methods=Path(snakemake.input.methods),
+        dataset=Path(snakemake.input.dataset),
+        head_to_head=Path(snakemake.input.head_to_head),
+    ),
+    summary.Outputs(
+        summary=Path(snakemake.output.summary),
+        winners=Path(snakemake.output.winners),
+        aa=Path(snakemake.output.aa),
+        markdown=Path(snakemake.output.markdown),
+    ),
     rules=stats.VerdictRules(**snakemake.params.verdicts),
     twins=snakemake.params.twins,
 )

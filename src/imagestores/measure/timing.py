@@ -282,6 +282,25 @@ def filtered_batch(images: Images) -> int:
     return max(1, min(READ_BATCH, BATCH_BYTES // max(1, largest)))
 
 
+def filtered_buffers(
+    images: Images, labels: np.ndarray, matching: int, watch: Stopwatch
+) -> tuple[Callable[[np.ndarray], Images], np.ndarray]:
+    """Where a filtered read puts its batches: one buffer for images of one shape, else one allocated per
+    batch with ``watch`` paused; and the labels' buffer."""
+    most = filtered_batch(images)
+    fixed = isinstance(images, np.ndarray)
+    buffer = allocate(images, np.arange(min(most, max(1, matching)))) if fixed else None
+    labels_out = np.zeros(most if buffer is None else len(buffer), dtype=labels.dtype)
+
+    def buffers(ids: np.ndarray) -> Images:
+        if buffer is not None:
+            return buffer
+        with watch.paused():
+            return allocate(images, ids)
+
+    return buffers, labels_out
+
+
 def read_filtered(
     method: Method, store_path: Path, images: Images, labels: np.ndarray, where: Where
 ) -> float:
@@ -292,18 +311,8 @@ def read_filtered(
     source. Output for images of differing shapes is allocated outside the clock too, when the reader asks.
     """
     expected = where.select(labels, metadata_of(images))
-    most = filtered_batch(images)
-    fixed = isinstance(images, np.ndarray)
-    buffer = allocate(images, np.arange(min(most, max(1, len(expected))))) if fixed else None
-    labels_out = np.zeros(most if buffer is None else len(buffer), dtype=labels.dtype)
     watch = Stopwatch()
-
-    def buffers(ids: np.ndarray) -> Images:
-        if buffer is not None:
-            return buffer
-        with watch.paused():
-            return allocate(images, ids)
-
+    buffers, labels_out = filtered_buffers(images, labels, len(expected), watch)
     seen = 0
     with watch.running():
         reader = method.store(store_path).open()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -84,12 +85,18 @@ def _save(figure: plt.Figure, outputs: Sequence[Path]) -> None:
 
 
 def _lines(
-    axes: plt.Axes, frame: pd.DataFrame, y: str, legend: bool, style: Style, yscale: str = "log"
+    axes: plt.Axes,
+    frame: pd.DataFrame,
+    y: str,
+    legend: bool,
+    style: Style,
+    yscale: str = "log",
+    x: str = "cutoff",
 ) -> None:
     methods = style.ordered(frame["method"])
     sns.lineplot(
         data=frame,
-        x="cutoff",
+        x=x,
         y=y,
         hue="method",
         hue_order=methods,
@@ -158,46 +165,76 @@ def _study_legend(figure: plt.Figure, with_paper: bool) -> None:
     figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), title="disk, lmdb, hdf5")
 
 
+@dataclass(frozen=True)
+class Layout:
+    """The small multiples' axes: seconds against store size by default; the epoch figure's x is workers.
+
+    ``share``: panels of the same key share their y axis (one key: every panel, tick labels outside only).
+    """
+
+    y: str = "seconds"
+    ylabel: str = "seconds"
+    yscale: str = "log"
+    x: str = "cutoff"
+    xlabel: str = "images in the store"
+    xscale: str = "log"
+    xticks: Sequence[int] | None = None
+    panel_width: float = 4.2
+    share: Callable[[int], object] = lambda column: None
+
+
 def _grid(
     panels: Sequence[tuple[str, pd.DataFrame]],
-    y: str,
-    ylabel: str,
     title: str,
     style: Style,
-    yscale: str = "log",
+    layout: Layout,
     draw: Callable[[plt.Axes, str, list[str]], None] | None = None,
 ) -> plt.Figure:
     """Small multiples: a column per (title, rows) panel, a row per group of at most MAX_LINES methods.
 
-    All panels share both axes, so rows compare at a glance; each row has its own legend at its right.
-    ``draw(axes, panel title, methods)`` adds to a panel what the lines do not show.
+    Panels share the x axis and, by ``layout.share``, the y axis, so rows compare at a glance; each row has
+    its own legend at its right. ``draw(axes, panel title, methods)`` adds to a panel what the lines do
+    not show.
     """
     groups = method_groups(style, pd.concat([rows for _, rows in panels])["method"].unique())
+    keys = [layout.share(column) for column in range(len(panels))]
     figure, grid = plt.subplots(
         len(groups),
         len(panels),
-        figsize=(4.2 * len(panels) + 2.6, 2.7 * len(groups) + 1.2),
+        figsize=(layout.panel_width * len(panels) + 2.6, 2.7 * len(groups) + 1.2),
         sharex=True,
-        sharey=True,
+        sharey=len(set(keys)) == 1,
         squeeze=False,
         layout="constrained",
     )
     for row, (group, members) in enumerate(groups):
         for column, (panel_title, rows) in enumerate(panels):
             axes = grid[row][column]
+            if len(set(keys)) > 1 and (anchor := grid[0][keys.index(keys[column])]) is not axes:
+                axes.sharey(anchor)
             last = column == len(panels) - 1
-            _lines(axes, rows[rows["method"].isin(members)], y, last, style, yscale=yscale)
+            chosen = rows[rows["method"].isin(members)]
+            _lines(axes, chosen, layout.y, last, style, yscale=layout.yscale, x=layout.x)
             axes.set(
+                xscale=layout.xscale,
                 title=panel_title if row == 0 else "",
-                ylabel=f"{group}\n{ylabel}" if column == 0 else "",
-                xlabel="images in the store" if row == len(groups) - 1 else "",
+                ylabel="\n".join(filter(None, (group, layout.ylabel))) if column == 0 else "",
+                xlabel=layout.xlabel if row == len(groups) - 1 else "",
             )
+            if layout.xticks is not None:
+                axes.set_xticks(layout.xticks)
             if draw is not None:
                 draw(axes, panel_title, members)
-            if last and axes.get_legend() is not None:
-                axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small", frameon=False)
+            if last:
+                _legend_right(axes)
     figure.suptitle(title)
     return figure
+
+
+def _legend_right(axes: plt.Axes) -> None:
+    """The row's legend, outside its last panel on the right."""
+    if axes.get_legend() is not None:
+        axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small", frameon=False)
 
 
 def plot_operation(
@@ -227,9 +264,7 @@ def plot_operation(
             _overlay_study(axes, operation, paper_frame, study, style, members)
 
     panels = [(title, frame[frame["cache"] == state]) for title, state in titles.items()]
-    figure = _grid(
-        panels, "seconds", "seconds", f"{TITLES[operation]} ({source_label(frame)})", style, draw=draw
-    )
+    figure = _grid(panels, f"{TITLES[operation]} ({source_label(frame)})", style, Layout(), draw=draw)
     if overlay:
         _study_legend(figure, paper_frame is not None)
     _save(figure, outputs)
@@ -237,15 +272,13 @@ def plot_operation(
 
 def _panels(
     panels: Sequence[tuple[str, pd.DataFrame]],
-    y: str,
-    ylabel: str,
     title: str,
     outputs: Sequence[Path],
     style: Style,
-    yscale: str = "log",
+    layout: Layout,
 ) -> None:
     """Small multiples of (title, rows) panels, drawn and saved."""
-    _save(_grid(panels, y, ylabel, title, style, yscale), outputs)
+    _save(_grid(panels, title, style, layout), outputs)
 
 
 def _cases(frame: pd.DataFrame, cases: Sequence[tuple[str, str]]) -> list[tuple[str, pd.DataFrame]]:
@@ -263,7 +296,7 @@ def plot_single_image(timings: Path, methods: Path, outputs: Sequence[Path]) -> 
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
     panels = _cases(frame, [("store_one", "none"), ("read_one", "warm"), ("read_one", "cold")])
     title = f"Single-image operations ({source_label(frame)})"
-    _panels(panels, "seconds", "seconds", title, outputs, Style(read_methods(methods)))
+    _panels(panels, title, outputs, Style(read_methods(methods)), Layout())
 
 
 def plot_cost_per_image(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:
@@ -272,7 +305,8 @@ def plot_cost_per_image(timings: Path, methods: Path, outputs: Sequence[Path]) -
     frame["seconds_per_image"] = frame["seconds"] / frame["images"]
     panels = _cases(frame, [("store_many", "none"), ("read_many", "warm"), ("read_many", "cold")])
     title = f"Cost per image as stores grow ({source_label(frame)})"
-    _panels(panels, "seconds_per_image", "seconds per image", title, outputs, Style(read_methods(methods)))
+    layout = Layout(y="seconds_per_image", ylabel="seconds per image")
+    _panels(panels, title, outputs, Style(read_methods(methods)), layout)
 
 
 def plot_peak_memory(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:
@@ -284,15 +318,8 @@ def plot_peak_memory(timings: Path, methods: Path, outputs: Sequence[Path]) -> N
         for op in ("store_many", "read_many")
     ]
     title = f"Peak memory: flat lines mean memory does not grow with N ({source_label(frame)})"
-    _panels(
-        panels,
-        "MiB",
-        "peak memory growth (MiB)",
-        title,
-        outputs,
-        Style(read_methods(methods)),
-        yscale="linear",
-    )
+    layout = Layout(y="MiB", ylabel="peak memory growth (MiB)", yscale="linear")
+    _panels(panels, title, outputs, Style(read_methods(methods)), layout)
 
 
 def plot_disk_usage(disk_usage: Path, methods: Path, outputs: Sequence[Path]) -> None:
@@ -301,13 +328,20 @@ def plot_disk_usage(disk_usage: Path, methods: Path, outputs: Sequence[Path]) ->
     measures = {"allocated_bytes": "allocated on disk (du -sk)", "apparent_bytes": "apparent size (du -sb)"}
     panels = [(title, frame.assign(MiB=frame[column] / 2**20)) for column, title in measures.items()]
     title = f"Disk usage of every store ({source_label(frame)})"
-    _panels(panels, "MiB", "MiB", title, outputs, Style(read_methods(methods)))
+    _panels(panels, title, outputs, Style(read_methods(methods)), Layout(y="MiB", ylabel="MiB"))
 
 
 def _duration(seconds: float) -> str:
     """A median as a person reads it: 3 significant digits in s, ms or µs."""
     unit, scale = next(((u, x) for u, x in (("s", 1.0), ("ms", 1e-3)) if seconds >= x), ("µs", 1e-6))
     return f"{seconds / scale:.3g} {unit}"
+
+
+def _message(text: str, outputs: Sequence[Path]) -> None:
+    """A figure that says why there is nothing to draw, saved in place of the figure."""
+    figure = plt.figure(figsize=(8, 2))
+    figure.text(0.5, 0.5, text, ha="center", va="center")
+    _save(figure, outputs)
 
 
 def plot_overview(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:
@@ -319,34 +353,16 @@ def plot_overview(timings: Path, methods: Path, outputs: Sequence[Path]) -> None
     """
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
     if frame.empty:  # no method holds the images of the largest cutoff (measure.fit)
-        figure = plt.figure(figsize=(8, 2))
-        figure.text(
-            0.5,
-            0.5,
+        _message(
             "No method can hold the images of the largest store size, so none was timed head to head.\n"
             "Each method's reason is in results/methods_fit.csv, disk_usage.csv and summary.md.",
-            ha="center",
-            va="center",
+            outputs,
         )
-        _save(figure, outputs)
         return
     largest = frame[frame["cutoff"] == frame["cutoff"].max()]
-    grouped = largest.groupby(["method", "operation", "cache"])["seconds"]
-    medians = grouped.median().unstack(["operation", "cache"])
-    counts = grouped.size().unstack(["operation", "cache"])
-    cases = [case for case in CASES if case in medians.columns]
     described = read_methods(methods)
     style = Style(described)
-    order = style.ordered(medians.index)
-    medians, counts = medians.loc[order, cases], counts.loc[order, cases]
-    relative = medians / medians.min()
-    cells = [
-        [f"{_duration(median)}\nn={count:.0f}" if pd.notna(median) else "" for median, count in pair]
-        for pair in (
-            zip(row_m, row_n, strict=True)
-            for row_m, row_n in zip(medians.to_numpy(), counts.to_numpy(), strict=True)
-        )
-    ]
+    relative, cells, order, cases = _overview_cells(largest, style)
     lossy = set(described.index[described["lossy"].astype(bool)])
     rows = [f"{style.family[m]}: {m}{' (lossy)' if m in lossy else ''}" for m in order]
     columns = [f"{operation}\n{cache}".replace("\nnone", "\n(write)") for operation, cache in cases]
@@ -365,16 +381,40 @@ def plot_overview(timings: Path, methods: Path, outputs: Sequence[Path]) -> None
         cbar_kws={"label": "median time / best method's median (log)"},
         ax=axes,
     )
-    families = [style.family[m] for m in order]
-    for position in range(1, len(order)):
+    _family_lines(axes, [style.family[m] for m in order])
+    cutoff = int(largest["cutoff"].max())
+    figure.suptitle(f"Which method for which workload: {cutoff:,} images ({source_label(largest)})")
+    _save(figure, outputs)
+
+
+def _overview_cells(
+    largest: pd.DataFrame, style: Style
+) -> tuple[pd.DataFrame, list[list[str]], list[str], list[tuple[str, str]]]:
+    """The overview's colours (median over the column's best), texts (median and n), rows and columns."""
+    grouped = largest.groupby(["method", "operation", "cache"])["seconds"]
+    medians = grouped.median().unstack(["operation", "cache"])
+    counts = grouped.size().unstack(["operation", "cache"])
+    cases = [case for case in CASES if case in medians.columns]
+    order = style.ordered(medians.index)
+    medians, counts = medians.loc[order, cases], counts.loc[order, cases]
+    cells = [
+        [f"{_duration(median)}\nn={count:.0f}" if pd.notna(median) else "" for median, count in pair]
+        for pair in (
+            zip(row_m, row_n, strict=True)
+            for row_m, row_n in zip(medians.to_numpy(), counts.to_numpy(), strict=True)
+        )
+    ]
+    return medians / medians.min(), cells, order, cases
+
+
+def _family_lines(axes: plt.Axes, families: Sequence[str]) -> None:
+    """A line between families in the overview, and its labels sized to fit."""
+    for position in range(1, len(families)):
         if families[position] != families[position - 1]:
             axes.axhline(position, color="black", linewidth=1.5)
     axes.set(xlabel="", ylabel="")
     axes.tick_params(axis="x", labelrotation=0, labelsize=8)
     axes.tick_params(axis="y", labelsize=8)
-    cutoff = int(largest["cutoff"].max())
-    figure.suptitle(f"Which method for which workload: {cutoff:,} images ({source_label(largest)})")
-    _save(figure, outputs)
 
 
 def plot_dataset(dataset: Path, outputs: Sequence[Path]) -> None:
@@ -429,62 +469,35 @@ def plot_epoch(timings: Path, methods: Path, outputs: Sequence[Path]) -> None:
     frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
     rows = epoch_rows(frame)
     if rows.empty:
-        figure = plt.figure(figsize=(8, 2))
-        figure.text(
-            0.5,
-            0.5,
+        _message(
             f"No epoch was timed ({source_label(frame)}): the loaders extra (PyTorch) was not "
             "installed.\nresults/environment.json says so under 'skipped'.",
-            ha="center",
-            va="center",
+            outputs,
         )
-        _save(figure, outputs)
         return
-    style = Style(read_methods(methods))
-    panels = [
+    cases = [
         (measure, cache)
         for measure in EPOCH_PANELS
         for cache in ("warm", "cold")
         if cache in set(rows["cache"])
     ]
-    groups = method_groups(style, rows["method"].unique())
-    figure, grid = plt.subplots(
-        len(groups),
-        len(panels),
-        figsize=(4.0 * len(panels) + 2.6, 2.7 * len(groups) + 1.2),
-        sharex=True,
-        squeeze=False,
-        layout="constrained",
+    panels = [
+        (
+            f"{EPOCH_PANELS[measure]}\n{CACHE_LABELS[cache]}",
+            rows[(rows["measure"] == measure) & (rows["cache"] == cache)],
+        )
+        for measure, cache in cases
+    ]
+    layout = Layout(
+        y="value",
+        ylabel="",
+        x="workers",
+        xlabel="DataLoader workers",
+        xscale="linear",
+        xticks=sorted(rows["workers"].astype(int).unique()),
+        panel_width=4.0,
+        share=lambda column: cases[column][0],
     )
-    workers = sorted(rows["workers"].astype(int).unique())
-    for row, (group, members) in enumerate(groups):
-        for column, (measure, cache) in enumerate(panels):
-            axes = grid[row][column]
-            anchor = grid[0][[m for m, _ in panels].index(measure)]
-            if axes is not anchor:
-                axes.sharey(anchor)
-            chosen = rows[
-                (rows["measure"] == measure) & (rows["cache"] == cache) & rows["method"].isin(members)
-            ]
-            last = column == len(panels) - 1
-            _lines(
-                axes,
-                chosen.drop(columns="cutoff").rename(columns={"workers": "cutoff"}),
-                "value",
-                last,
-                style,
-            )
-            axes.set(
-                xscale="linear",
-                title=f"{EPOCH_PANELS[measure]}\n{CACHE_LABELS[cache]}" if row == 0 else "",
-                ylabel=group if column == 0 else "",
-                xlabel="DataLoader workers" if row == len(groups) - 1 else "",
-            )
-            axes.set_xticks(workers)
-            if last and axes.get_legend() is not None:
-                axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small", frameon=False)
     cutoff = int(rows["cutoff"].max())
-    figure.suptitle(
-        f"Training loops: shuffled epochs of {cutoff:,} images through DataLoader ({source_label(rows)})"
-    )
-    _save(figure, outputs)
+    title = f"Training loops: shuffled epochs of {cutoff:,} images through DataLoader ({source_label(rows)})"
+    _panels(panels, title, outputs, Style(read_methods(methods)), layout)

@@ -201,14 +201,8 @@ def between_jobs(timings: pd.DataFrame, twins: Mapping[str, str]) -> pd.DataFram
     return pd.DataFrame(rows, columns=["method", "twin", "ratio", "cutoff", "operation", "cache"])
 
 
-def summarise(timings: pd.DataFrame) -> pd.DataFrame:
-    """Median with its 95% interval (``sampling.median_interval``), extremes, quartiles and coefficient of
-    variation of each case's samples, their count, why the case stopped sampling, and its rates.
-
-    Quartiles use numpy's default linear interpolation; ``cv`` (sample std / mean) is NaN for one sample.
-    Every repeat of a group must move the same images and bytes, and be timed once: anything else is a bug
-    upstream that averaging would hide.
-    """
+def _checked(timings: pd.DataFrame) -> pd.DataFrame:
+    """``timings`` with float seconds; a missing column, a missing second or a repeat timed twice raises."""
     missing = sorted({*KEYS, "repeat", "seconds", "images", "bytes"} - set(timings.columns))
     if missing:
         raise ValueError(f"timings lack columns {missing}")
@@ -218,6 +212,18 @@ def summarise(timings: pd.DataFrame) -> pd.DataFrame:
     twice = timings.duplicated([*KEYS, "repeat"], keep=False)
     if twice.any():
         raise ValueError(f"repeats timed more than once:\n{timings.loc[twice, [*KEYS, 'repeat']]}")
+    return timings
+
+
+def summarise(timings: pd.DataFrame) -> pd.DataFrame:
+    """Median with its 95% interval (``sampling.median_interval``), extremes, quartiles and coefficient of
+    variation of each case's samples, their count, why the case stopped sampling, and its rates.
+
+    Quartiles use numpy's default linear interpolation; ``cv`` (sample std / mean) is NaN for one sample.
+    Every repeat of a group must move the same images and bytes, and be timed once: anything else is a bug
+    upstream that averaging would hide.
+    """
+    timings = _checked(timings)
     groups = timings.groupby(KEYS, sort=True, dropna=False)
     if (groups[["images", "bytes"]].nunique(dropna=False) > 1).any(axis=None):
         raise ValueError("the repeats of one operation moved different numbers of images or bytes")
@@ -338,17 +344,26 @@ def winners(
         for key, group in ranked.groupby(["source", "operation", "cache"], sort=True)
     ]
     if disk_usage is not None:
-        measured = disk_usage.dropna(subset=["allocated_bytes", "files"])
-        for source, group in measured.groupby("source", sort=True):
-            for criterion, column, unit in (
-                ("smallest on disk", "allocated_bytes", "bytes"),
-                ("fewest files", "files", "files"),
-            ):
-                ranked = _at_largest_cutoff(group, column)
-                rows.append(
-                    _winner_row(criterion, (source, pd.NA, pd.NA), ranked, column, unit, spread=False)
-                )
-    table = pd.DataFrame(rows, columns=WINNER_COLUMNS)
+        rows += _disk_rows(disk_usage)
+    return _typed(pd.DataFrame(rows, columns=WINNER_COLUMNS))
+
+
+def _disk_rows(disk_usage: pd.DataFrame) -> list[dict[str, object]]:
+    """Per source at its largest cutoff: the smallest store on disk and the one of fewest files."""
+    rows = []
+    measured = disk_usage.dropna(subset=["allocated_bytes", "files"])
+    for source, group in measured.groupby("source", sort=True):
+        for criterion, column, unit in (
+            ("smallest on disk", "allocated_bytes", "bytes"),
+            ("fewest files", "files", "files"),
+        ):
+            ranked = _at_largest_cutoff(group, column)
+            rows.append(_winner_row(criterion, (source, pd.NA, pd.NA), ranked, column, unit, spread=False))
+    return rows
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """The winners table with nullable numbers, so that empty cells stay empty in ``winners.csv``."""
     numbers = ["winner_value", "runner_up_value", "margin", "ci_low", "ci_high"]
     table[numbers] = table[numbers].astype("Float64")
     table["beyond_spread"] = table["beyond_spread"].astype("boolean")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -110,54 +111,58 @@ def lossy_methods(methods: pd.DataFrame) -> list[str]:
     return sorted(methods.index[methods["lossy"].astype(bool)])
 
 
+WINNERS_HEADER = [
+    "criterion",
+    "operation",
+    "cache",
+    "winner",
+    "value",
+    "runner-up",
+    "value",
+    "margin",
+    "95% interval",
+    "verdict",
+]
+
+
 def winners_rows(winners: pd.DataFrame, lossy: Sequence[str] = ()) -> tuple[list[str], list[list[str]]]:
     """What to pick, as header and rows of text: a fastest row not judged ``faster`` says ``tie``."""
-    header = [
-        "criterion",
-        "operation",
-        "cache",
-        "winner",
-        "value",
-        "runner-up",
-        "value",
-        "margin",
-        "95% interval",
-        "verdict",
+    return list(WINNERS_HEADER), [winner_cells(row, lossy) for _, row in winners.iterrows()]
+
+
+def _value(number: float, unit: str, samples: object = pd.NA) -> str:
+    """A winner's or runner-up's value in its unit: seconds with their samples, bytes in MiB, else a count."""
+    if pd.isna(number):
+        return ""
+    if unit == "s":
+        return f"{number:.3g} s" + ("" if pd.isna(samples) else f" (n={samples})")
+    return f"{number / 2**20:,.1f} MiB" if unit == "bytes" else f"{number:,.0f}"
+
+
+def _method(method: object, lossy: Sequence[str]) -> str:
+    if pd.isna(method):
+        return ""
+    return f"{method} (lossy)" if method in lossy else str(method)
+
+
+def winner_cells(row: pd.Series, lossy: Sequence[str] = ()) -> list[str]:
+    """One row of ``winners.csv`` as the cells of ``WINNERS_HEADER``."""
+    judged = pd.notna(row["verdict"])
+    won = not judged or row["verdict"] == stats.FASTER
+    operation = "" if pd.isna(row["operation"]) else row["operation"]
+    winner = _method(row["winner"], lossy)
+    return [
+        need(row["criterion"], operation),
+        operation,
+        "" if pd.isna(row["cache"]) else row["cache"],
+        winner if won else f"tie: {winner}",
+        _value(row["winner_value"], row["unit"], row["winner_samples"]),
+        _method(row["runner_up"], lossy),
+        _value(row["runner_up_value"], row["unit"], row["runner_up_samples"]),
+        "" if pd.isna(row["margin"]) else f"{row['margin']:.2f}x",
+        f"{row['ci_low']:.2f}-{row['ci_high']:.2f}x" if pd.notna(row["ci_low"]) else "",
+        "n/a" if not judged else verdict_cell(row),
     ]
-    rows = []
-    for _, row in winners.iterrows():
-        unit = row["unit"]
-
-        def value(number: float, samples: object = pd.NA, unit: str = unit) -> str:
-            if pd.isna(number):
-                return ""
-            if unit == "s":
-                return f"{number:.3g} s" + ("" if pd.isna(samples) else f" (n={samples})")
-            return f"{number / 2**20:,.1f} MiB" if unit == "bytes" else f"{number:,.0f}"
-
-        def name(method: object) -> str:
-            if pd.isna(method):
-                return ""
-            return f"{method} (lossy)" if method in lossy else str(method)
-
-        judged = pd.notna(row["verdict"])
-        won = not judged or row["verdict"] == stats.FASTER
-        operation = "" if pd.isna(row["operation"]) else row["operation"]
-        rows.append(
-            [
-                need(row["criterion"], operation),
-                operation,
-                "" if pd.isna(row["cache"]) else row["cache"],
-                name(row["winner"]) if won else f"tie: {name(row['winner'])}",
-                value(row["winner_value"], row["winner_samples"]),
-                name(row["runner_up"]),
-                value(row["runner_up_value"], row["runner_up_samples"]),
-                "" if pd.isna(row["margin"]) else f"{row['margin']:.2f}x",
-                f"{row['ci_low']:.2f}-{row['ci_high']:.2f}x" if pd.notna(row["ci_low"]) else "",
-                "n/a" if not judged else verdict_cell(row),
-            ]
-        )
-    return header, rows
 
 
 def verdict_cell(row: pd.Series) -> str:
@@ -295,35 +300,91 @@ def throughput_table(summary: pd.DataFrame, cutoff: int, lossy: Sequence[str] = 
     return _table(header, rows)
 
 
-def markdown(
-    summary: pd.DataFrame,
-    winners: pd.DataFrame,
-    disk_usage: pd.DataFrame,
-    environment: dict,
-    methods: pd.DataFrame,
-    aa: pd.DataFrame,
-    rules: stats.VerdictRules,
-    dataset: dict | None = None,
-    between: pd.DataFrame | None = None,
-    head_to_head: bool = False,
-) -> str:
-    """The Markdown page; ``head_to_head`` says the verdicts come from the interleaved job, ``between``
-    (``stats.between_jobs``) how far twins measured in jobs of their own differed."""
-    cutoff = int(summary["cutoff"].max())
-    sources = ", ".join(sorted(summary["source"].unique()))
-    fewest, most = int(summary["samples"].min()), int(summary["samples"].max())
-    lossy = lossy_methods(methods)
+@dataclass(frozen=True)
+class Tables:
+    """The gathered tables a summary reads (``write``).
+
+    ``head_to_head``: the interleaved job's timings (imagestores.measure.head_to_head), which the fastest
+    methods, their verdicts and the A/A check come from when given; ``dataset``: ``dataset.json``.
+    """
+
+    timings: Path
+    disk_usage: Path
+    environment: Path
+    methods: Path
+    dataset: Path | None = None
+    head_to_head: Path | None = None
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a summary goes: ``summary.csv``, ``winners.csv``, ``aa_check.csv`` and the Markdown page."""
+
+    summary: Path
+    winners: Path
+    aa: Path
+    markdown: Path
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the Markdown page shows, loaded and judged (``markdown``).
+
+    ``between`` (``stats.between_jobs``): how far twins measured in jobs of their own differed;
+    ``head_to_head``: whether the verdicts come from the interleaved job.
+    """
+
+    summary: pd.DataFrame
+    winners: pd.DataFrame
+    disk_usage: pd.DataFrame
+    environment: dict
+    methods: pd.DataFrame
+    aa: pd.DataFrame
+    rules: stats.VerdictRules
+    dataset: dict | None = None
+    between: pd.DataFrame | None = None
+    head_to_head: bool = False
+
+    @property
+    def cutoff(self) -> int:
+        return int(self.summary["cutoff"].max())
+
+    @property
+    def lossy(self) -> list[str]:
+        return lossy_methods(self.methods)
+
+
+def markdown(page: Page) -> str:
+    """The Markdown page, a section after another."""
+    sources = ", ".join(sorted(page.summary["source"].unique()))
     lines = [
-        f"# imagestores results: {cutoff:,} images, data {sources}",
+        f"# imagestores results: {page.cutoff:,} images, data {sources}",
         "",
+        *pick_section(page),
+        *aa_section(page),
+        *methods_section(page),
+        *throughput_section(page),
+        *memory_section(page),
+        *(["## Data", "", *data_lines(page.dataset), ""] if page.dataset else []),
+        "## Machine",
+        "",
+        *machine_lines(page.environment, page.rules.warn_cv),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def pick_section(page: Page) -> list[str]:
+    """What to pick: how the verdicts were made, and the winners' table."""
+    rules = page.rules
+    return [
         "## What to pick",
         "",
-        f"At {cutoff:,} images"
+        f"At {page.cutoff:,} images"
         + (
             ", every method timed in one job, one sample of each in turn in a shuffled order, so that "
             "what differs between jobs run at different times cannot pick a winner; a method clearly "
             "slower than the leader leaves its race early, with the samples it took"
-            if head_to_head
+            if page.head_to_head
             else ""
         )
         + ". Value: the median, with the samples it rests on (n). Margin: the runner-up's median over the "
@@ -332,8 +393,14 @@ def markdown(
         "twins of the same case differed by; otherwise a tie, with the reason. Spread above "
         f"{rules.warn_cv:.0%} (std / mean) is a warning: it widens the interval, it refuses no verdict.",
         "",
-        *winners_table(winners, lossy),
+        *winners_table(page.winners, page.lossy),
         "",
+    ]
+
+
+def aa_section(page: Page) -> list[str]:
+    """The A/A check: twins judged by the verdicts' rules, and how far they differed in jobs of their own."""
+    return [
         "## A/A check",
         "",
         "Twins run the same code under two names, sampled alike where the verdicts are made, and judged "
@@ -341,9 +408,17 @@ def markdown(
         "it. On cold reads two copies of the same bytes lie in different places on the disk and may "
         "really differ; on writes and warm reads twins told apart mean the rules trust noise.",
         "",
-        *aa_lines(aa),
+        *aa_lines(page.aa),
         "",
-        *between_lines(between),
+        *between_lines(page.between),
+    ]
+
+
+def methods_section(page: Page) -> list[str]:
+    """Every method's medians, size on disk, peak memory and integrity at the largest cutoff."""
+    fewest, most = int(page.summary["samples"].min()), int(page.summary["samples"].max())
+    lossy = page.lossy
+    return [
         "## Every method",
         "",
         f"Median seconds of {fewest} to {most} samples (n), interquartile range in brackets; the case "
@@ -352,15 +427,25 @@ def markdown(
         "flushed to disk; warm reads run from the page cache, cold reads after evicting the store from it. "
         "Peak memory: the largest growth of anonymous memory in any operation.",
         "",
-        *method_table(summary, disk_usage, cutoff, lossy),
+        *method_table(page.summary, page.disk_usage, page.cutoff, lossy),
         "",
         *([f"Lossy (checked by PSNR, not equality): {', '.join(lossy)}.", ""] if lossy else []),
+    ]
+
+
+def throughput_section(page: Page) -> list[str]:
+    return [
         "## Throughput",
         "",
-        f"At {cutoff:,} images: megabytes of pixels and images per second, from the median time.",
+        f"At {page.cutoff:,} images: megabytes of pixels and images per second, from the median time.",
         "",
-        *throughput_table(summary, cutoff, lossy),
+        *throughput_table(page.summary, page.cutoff, page.lossy),
         "",
+    ]
+
+
+def memory_section(page: Page) -> list[str]:
+    return [
         "## Peak memory at every size",
         "",
         "The largest growth of anonymous memory (MiB) while writing "
@@ -368,66 +453,58 @@ def markdown(
         f"({', '.join(operations.READS)}), each operation run once in a fresh process. "
         "A row that stays flat as the store grows needs no more memory for more images.",
         "",
-        *memory_table(summary),
+        *memory_table(page.summary),
         "",
-        *(["## Data", "", *data_lines(dataset), ""] if dataset else []),
-        "## Machine",
-        "",
-        *machine_lines(environment, rules.warn_cv),
     ]
-    return "\n".join(lines) + "\n"
 
 
-def write(
-    timings: Path,
-    disk_usage: Path,
-    environment: Path,
-    methods: Path,
-    summary_out: Path,
-    winners_out: Path,
-    markdown_out: Path,
-    aa_out: Path,
-    rules: stats.VerdictRules = stats.DEFAULT_RULES,
-    twins: Mapping[str, str] | None = None,
-    dataset: Path | None = None,
-    head_to_head: Path | None = None,
-) -> None:
-    """Summarise the gathered timings: statistics, winners with verdicts, the A/A check, the Markdown page.
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
-    ``summary.csv`` gains ``loops`` (calls per timed sample) and ``warning`` (pyperf's: spread above
-    ``rules.warn_cv``). The fastest methods, their verdicts and the A/A check come from the
-    ``head_to_head`` timings (every method in one job, interleaved: imagestores.measure.head_to_head)
-    when given, else from ``timings``.
-    """
-    frame = pd.read_csv(timings, keep_default_na=False, na_values=[""])
+
+def with_loops_and_warnings(frame: pd.DataFrame, rules: stats.VerdictRules) -> pd.DataFrame:
+    """``stats.summarise`` of ``frame`` with ``loops`` (calls per timed sample), the peak memory and
+    ``warning`` (pyperf's: spread above ``rules.warn_cv``)."""
     summary = stats.summarise(frame)
     extra = frame.groupby(stats.KEYS)[["peak_anon_bytes", "loops"]].max()
     summary = summary.join(extra, on=stats.KEYS)
     summary["warning"] = (
         summary["cv"].gt(rules.warn_cv).map({True: f"spread above {rules.warn_cv:.0%}", False: ""})
     )
-    usage = pd.read_csv(disk_usage, keep_default_na=False, na_values=[""])
-    judged = frame
-    if head_to_head is not None:
-        judged = pd.read_csv(head_to_head, keep_default_na=False, na_values=[""])
+    return summary
+
+
+def write(
+    tables: Tables,
+    outputs: Outputs,
+    rules: stats.VerdictRules = stats.DEFAULT_RULES,
+    twins: Mapping[str, str] | None = None,
+) -> None:
+    """Summarise the gathered timings: statistics, winners with verdicts, the A/A check, the Markdown page.
+
+    ``summary.csv`` gains ``loops`` and ``warning`` (``with_loops_and_warnings``). The fastest methods,
+    their verdicts and the A/A check come from the ``head_to_head`` timings (every method in one job,
+    interleaved) when given, else from ``timings``.
+    """
+    frame = _read(tables.timings)
+    summary = with_loops_and_warnings(frame, rules)
+    usage = _read(tables.disk_usage)
+    judged = frame if tables.head_to_head is None else _read(tables.head_to_head)
     picked = stats.winners(judged, stats.summarise(judged), usage, rules, twins)
     aa = stats.aa_check(judged, twins or {}, rules)
-    apart_in_jobs = stats.between_jobs(frame, twins or {})
-    summary.to_csv(summary_out, index=False)
-    picked.to_csv(winners_out, index=False)
-    aa.to_csv(aa_out, index=False)
-    record = json.loads(Path(environment).read_text())
-    data = json.loads(Path(dataset).read_text()) if dataset else None
-    page = markdown(
+    summary.to_csv(outputs.summary, index=False)
+    picked.to_csv(outputs.winners, index=False)
+    aa.to_csv(outputs.aa, index=False)
+    page = Page(
         summary,
         picked,
         usage,
-        record,
-        read_methods(methods),
+        json.loads(Path(tables.environment).read_text()),
+        read_methods(tables.methods),
         aa,
         rules,
-        data,
-        apart_in_jobs,
-        head_to_head is not None,
+        json.loads(Path(tables.dataset).read_text()) if tables.dataset else None,
+        stats.between_jobs(frame, twins or {}),
+        tables.head_to_head is not None,
     )
-    Path(markdown_out).write_text(page)
+    Path(outputs.markdown).write_text(markdown(page))
