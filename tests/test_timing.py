@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import time
 
 import numpy as np
 import pandas as pd
@@ -152,6 +153,28 @@ def test_every_operation_has_its_peak_memory_measured_apart(tmp_path):
     assert peaks["store_one"] < images.nbytes
     assert [path.name for path in (tmp_path / "stores" / "lmdb").iterdir()] == [str(count)]
     assert pd.read_csv(tmp_path / "usage.csv")["integrity"].iloc[0].endswith(" of 4")
+
+
+def test_a_job_asked_to_pause_waits_with_its_store_written_in_partial(tmp_path, monkeypatch):
+    """What tests/test_resume.py kills: the job says it paused, its store whole in ``{cutoff}.partial``,
+    none of its tables written."""
+    images, labels = images_and_labels(20)
+    data = prepared(tmp_path, images, labels)
+    paused = tmp_path / "paused"
+    monkeypatch.setenv(store_job.PAUSE, str(paused))
+    arguments = ("npy", data, 20, settings(tmp_path), outputs(tmp_path))
+    job = multiprocessing.get_context("spawn").Process(target=store_job.measure_job, args=arguments)
+    job.start()
+    try:
+        while job.is_alive() and not paused.exists():
+            time.sleep(0.1)
+        assert paused.read_text().strip() == str(job.pid) and job.is_alive()
+        assert (tmp_path / "stores" / "npy" / "20.partial" / "npy" / "store").is_dir()
+        assert not (tmp_path / "stores" / "npy" / "20").exists()
+        assert not (tmp_path / "timings.csv").exists()
+    finally:
+        job.kill()
+        job.join()
 
 
 def test_a_batched_read_records_its_loops_and_seconds_per_call(tmp_path):

@@ -8,7 +8,9 @@ disk-usage row carries the reason as its note. So are methods whose optional lib
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,11 @@ from imagestores.stores.base import Images, metadata_of
 from imagestores.stores.where import Where
 
 log = logging.getLogger(__name__)
+
+PAUSE = "IMAGESTORES_PAUSE_MEASURE"
+"""For tests: a file path. A timed measure job that sees it set writes the file once its store is written
+and still in ``{cutoff}.partial``, and waits there, so that a test kills the run at a known point rather
+than at a moment it polls for (tests/test_resume.py)."""
 
 
 @dataclass(frozen=True)
@@ -145,8 +152,21 @@ def time_store(job: StoreJob, method: Any, data: Prepared, store: Path, scratch:
         )
         return []
     rows = time_every_case(method, data.images, data.labels, scratch, job.settings, job.drift)
+    pause_if_asked()
     (scratch / method.name / "store").rename(store)
     return rows
+
+
+def pause_if_asked(longest: float = 600.0) -> None:
+    """Wait, up to ``longest`` seconds, to be killed, when ``PAUSE`` names a file (written first)."""
+    marker = os.environ.get(PAUSE)
+    if not marker:
+        return
+    Path(marker).write_text(f"{os.getpid()}\n")
+    log.warning("paused for a test (%s=%s)", PAUSE, marker)
+    deadline = time.monotonic() + longest
+    while time.monotonic() < deadline:
+        time.sleep(1)
 
 
 def log_filter(where: Where | None, images: Images, labels: Any) -> None:
