@@ -1,60 +1,27 @@
 """Adding a method is one module and one registry line: a toy method (raw bytes in a ``dbm`` file), defined
-here and registered here, goes through the same round-trip and read-contract tests as every method.
+in ``toy_method`` and registered from outside the package, goes through the same round-trip and
+read-contract tests as every method, and through the pipeline (``IMAGESTORES_METHODS``).
 
-This module is the toy's whole implementation; ``registry.register`` stands in for its line in
+``toy_method`` is the toy's whole implementation; ``registry.register`` stands in for its line in
 ``_ENTRIES`` (README, Development).
 """
 
 from __future__ import annotations
 
-import dbm
-import json
-from pathlib import Path
+import os
+import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 import test_contracts as contracts
+import yaml
+from pipeline import snakemake_command
 from test_stores import assert_round_trip, mixed_shapes
+from toy_method import TOY
 
 from imagestores.loading import open_store
-from imagestores.stores import Method, Reader, Store, registry
-from imagestores.stores.base import Images
-
-
-class DbmBytes(Store):
-    """Each image's raw bytes under its id in a ``dbm`` file, with its shape, dtype and label beside them."""
-
-    def _write(self, images: Images, labels: np.ndarray) -> None:
-        with dbm.open(str(self.path / "images"), "n") as db:
-            for index, image in enumerate(images):
-                db[f"{index}"] = np.ascontiguousarray(image).tobytes()
-                db[f"{index}.meta"] = json.dumps([image.shape, image.dtype.str, int(labels[index])])
-            db["count"] = str(len(images))
-
-    def _open(self) -> Reader:
-        return DbmReader(self.path)
-
-
-class DbmReader(Reader):
-    def __init__(self, path: Path) -> None:
-        self.db = dbm.open(str(path / "images"), "r")  # noqa: SIM115 - closed by close()
-
-    def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
-        for position, index in enumerate(indices.tolist()):
-            shape, dtype, label = json.loads(self.db[f"{index}.meta"])
-            images_out[position][...] = np.frombuffer(self.db[f"{index}"], dtype).reshape(shape)
-            labels_out[position] = label
-
-    def __len__(self) -> int:
-        return int(self.db["count"])
-
-    def close(self) -> None:
-        self.db.close()
-
-
-TOY = Method(
-    "dbm_toy", f"{__name__}:DbmBytes", "key-value", "Raw image bytes under their ids in a dbm file: a toy."
-)
+from imagestores.stores import registry
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -100,3 +67,41 @@ def test_an_incomplete_store_is_refused_and_a_whole_one_opens_by_its_manifest(tm
         image, label = dataset[2]
     np.testing.assert_array_equal(image, images[2])
     assert label == labels[2]
+
+
+PIPELINE = {
+    "dataset": {"source": "synthetic", "size": 20, "seed": 1},
+    "cutoffs": [10],
+    "methods": [TOY.name],
+    "caches": ["warm"],
+    "timing": {"min_samples": 1, "max_samples": 1, "max_seconds": 0.1},
+    "verdicts": {"min_samples": 2, "max_samples": 1, "max_seconds": 0.1},
+    "paper": False,
+    "integrity": {"trials": 0},
+    "aa_twins": [],
+}
+"""The smallest run: one method, one cutoff, one sample of each case from a warm page cache."""
+
+
+@pytest.mark.slow
+def test_the_toy_runs_through_the_pipeline_named_by_the_environment(tmp_path):
+    """Snakemake and its jobs are other processes: IMAGESTORES_METHODS registers the toy in each."""
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(PIPELINE))
+    tests = os.path.dirname(os.path.abspath(__file__))
+    path = os.pathsep.join(filter(None, (tests, os.environ.get("PYTHONPATH"))))
+    env = os.environ | {"CI": "1", "PYTHONPATH": path, registry.EXTRA_METHODS: "toy_method:register"}
+    run = subprocess.run(
+        snakemake_command("config.yaml", "--cores", "2"),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    results = tmp_path / "results"
+    timings = pd.read_csv(results / "timings.csv")
+    assert set(timings["method"]) == {TOY.name} and set(timings["cache"]) <= {"warm", "none"}
+    usage = pd.read_csv(results / "disk_usage.csv", keep_default_na=False).iloc[0]
+    assert (usage["method"], usage["note"]) == (TOY.name, "") and usage["files"] >= 1
+    assert f"| {TOY.name} |" in (results / "summary.md").read_text()

@@ -10,9 +10,15 @@
   ``_sample_shards``: what the training loaders' formats (``litdata_chunks``, ``mds_shards``) share. Their
   libraries are optional (``Store.unavailable``) and imported only when a store is written or read.
 
+Methods defined elsewhere are registered as this package is imported when ``IMAGESTORES_METHODS`` names
+them (``registry.EXTRA_METHODS``).
+
 May import numpy, the formats' libraries and the standard library; nothing from ``measure`` or ``report``.
 """
 
+import os
+
+from imagestores.stores import registry
 from imagestores.stores.base import (
     DamagedStore,
     IncompleteStore,
@@ -50,3 +56,6 @@ __all__ = [
     "name_of",
     "resolve",
 ]
+
+# Last: the modules it names import this package.
+registry.register_named(os.environ.get(registry.EXTRA_METHODS, ""))

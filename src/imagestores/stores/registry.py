@@ -225,6 +225,22 @@ def register(method: Method) -> Method:
     return method
 
 
+EXTRA_METHODS = "IMAGESTORES_METHODS"
+"""An environment variable naming methods defined outside this package, so that every process of a run
+(Snakemake's, each job's, each loader worker's) registers them as it imports ``imagestores.stores``:
+comma-separated entries, each a ``module`` whose import registers its methods or ``module:function``,
+called with no arguments (``register_named``)."""
+
+
+def register_named(entries: str) -> None:
+    """Import each ``module`` or call each ``module:function`` of ``entries`` (``EXTRA_METHODS``'s form)."""
+    for entry in filter(None, (part.strip() for part in entries.split(","))):
+        module, _, function = entry.partition(":")
+        loaded = importlib.import_module(module)
+        if function:
+            getattr(loaded, function)()
+
+
 def unregister(name: str) -> None:
     """Remove a method ``register`` added; the registry's own entries stay."""
     if any(entry.name == name for entry in _ENTRIES):
