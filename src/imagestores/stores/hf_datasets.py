@@ -12,6 +12,9 @@ straight into the caller's buffers (``_tables.fill``); rows are never turned int
 A filtered read uses the label index beside the data: ``Dataset.filter`` runs a Python function over every
 batch of rows and writes an indices mapping, which would then slow every read of the result.
 
+Arrow IPC files carry no checksums: a flipped byte in an image reads as a wrong image (the integrity trials
+count it), while a truncated file is refused when ``load_from_disk`` maps it.
+
 Writing builds the Arrow table in memory (the images are in memory already) and saves it in shards of
 ``shard_bytes``; ``datasets`` keeps no cache of it elsewhere.
 """
