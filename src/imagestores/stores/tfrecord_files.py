@@ -1,14 +1,14 @@
 """The ``tfrecord`` method: TFRecord files of ``tf.train.Example`` protos, written by the ``tfrecord``
 package's ``TFRecordWriter``, each with the offset index its ``create_index`` writes.
 
-A TFRecord file is a sequence of length-prefixed records with no random access of its own: readers stream it
-from the start. The ``tfrecord`` package's index (``{file}.tfindex``: each record's byte offset and length)
-is what its PyTorch datasets use to split files among workers; here it is also what random reads seek
-through: a read of image i is one positioned read of its record at the offset the index gives. Each record
-is checked as TensorFlow's reader checks it (its length and the masked CRC-32C of length and data, the
-format's own framing), which the package's streaming reader skips, then parsed with the package's
-``example_pb2``. An Example holds one sample (``_sample_shards``): ``image`` (bytes), ``label`` (int64),
-``shape`` (int64 list) and ``dtype`` (NumPy's string), as TensorFlow code would parse it.
+A TFRecord file is a sequence of length-prefixed records with no random access of its own: readers stream
+it from the start. The ``tfrecord`` package's index (``{file}.tfindex``: each record's byte offset and
+length) is what its PyTorch datasets use to split files among workers; here it is also what random reads
+seek through: a read is one positioned read per run of consecutive ids, from the offset the index gives.
+Each record is checked as TensorFlow's reader checks it (its length and the masked CRC-32C of length and
+data, the format's own framing), which the package's streaming reader skips, then parsed with the
+package's ``example_pb2``. An Example holds one sample (``_sample_shards``): ``image`` (bytes), ``label``
+(int64), ``shape`` (int64 list) and ``dtype`` (NumPy's string), as TensorFlow code would parse it.
 
 Files hold at most ``shard_bytes`` of samples; ``index.json`` keeps each one's size and record count,
 checked at open.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,7 @@ class TFRecordFiles(SampleShardStore):
     module = "tfrecord"
     package = "tfrecord"
     install = INSTALL
+    reads_batches = True
 
     def _write_samples(self, samples: Iterator[Sample]) -> None:
         from tfrecord import TFRecordWriter
@@ -117,17 +118,38 @@ class _Records:
         return len(self.spans)
 
     def __getitem__(self, index: int) -> Sample:
-        number = int(np.searchsorted(self.starts, index, side="right")) - 1
-        offset, length = self.spans[index].tolist()
-        record = os.pread(self.fds[number], length, offset)
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[Sample]:
+        """The samples of ``indices``: one positioned read per run of consecutive ids within a file."""
+        ids = np.asarray(indices, dtype=np.int64)
+        numbers = np.searchsorted(self.starts, ids, side="right") - 1
+        breaks = np.flatnonzero((np.diff(ids) != 1) | (np.diff(numbers) != 0)) + 1
+        samples = []
+        for run in np.split(np.arange(len(ids)), breaks):
+            number = int(numbers[run[0]])
+            start = int(self.spans[ids[run[0]], 0])
+            size = int(self.spans[ids[run[-1]]].sum()) - start
+            data = memoryview(os.pread(self.fds[number], size, start))
+            if len(data) != size:
+                raise DamagedStore(
+                    f"{self.names[number]}: records at bytes {start}..{start + size} are cut short"
+                )
+            for index in ids[run].tolist():
+                offset, length = (int(value) for value in self.spans[index])
+                samples.append(self.parse(number, index, data[offset - start : offset - start + length]))
+        return samples
+
+    def parse(self, number: int, index: int, record: memoryview) -> Sample:
+        """The sample of record ``index`` of file ``number``, its framing checked as TensorFlow checks it."""
         name = self.names[number]
-        if len(record) != length or length < FRAME.size + 4:
-            raise DamagedStore(f"{name}: record {index} at byte {offset} is cut short")
+        if len(record) < FRAME.size + 4:
+            raise DamagedStore(f"{name}: record {index} is too short to be one")
         size, crc = FRAME.unpack_from(record)
         data = record[FRAME.size : -4]
         if size != len(data) or crc != self.masked_crc(record[:8]) or record[-4:] != self.masked_crc(data):
-            raise DamagedStore(f"{name}: record {index} at byte {offset}: checksum mismatch (damaged)")
-        features = self.example.FromString(data).features.feature
+            raise DamagedStore(f"{name}: record {index}: checksum mismatch (damaged)")
+        features = self.example.FromString(bytes(data)).features.feature
         try:
             return {
                 "image": features["image"].bytes_list.value[0],
