@@ -48,6 +48,10 @@ def test_ci_installs_and_tests_exactly_as_the_readme_says():
     loaders = '.venv/bin/pip install --editable ".[loaders]"'
     assert loaders in readme
     assert loaders.replace("pip install", "pip install --quiet") in ci.splitlines()
+    # The formats extra, for the hf_datasets, tfrecord and array_record methods: as the README says.
+    formats = '.venv/bin/pip install --editable ".[formats]"'
+    assert formats in readme
+    assert formats.replace("pip install", "pip install --quiet") in ci.splitlines()
     # MosaicML Streaming, for the mds method, beside the extra without its numpy<2.2: as the README says.
     mds = ".venv/bin/pip install --no-deps -r requirements/mds.txt"
     assert mds in readme

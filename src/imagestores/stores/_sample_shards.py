@@ -25,8 +25,9 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import struct
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -52,7 +53,7 @@ def import_problem(module: str, package: str, install: str) -> str:
     try:
         importlib.import_module(module)
     except ImportError as error:
-        if error.name == module:
+        if error.name is not None and (module + ".").startswith(error.name + "."):  # it or its package
             return f"{package} is not installed; {install}"
         return f"{package} is installed but cannot be imported ({error}); {install}"
     except Exception as error:  # a library whose own import fails (a dependency built for another torch)
@@ -78,6 +79,9 @@ class SampleShardStore(EncodedStore):
     """Its name and version on PyPI, for messages."""
     install: ClassVar[str]
     """How to install it, as the README says."""
+    reads_batches: ClassVar[bool] = False
+    """True when the library's dataset reads many samples in one call (``__getitems__``), faster than a
+    ``dataset[i]`` each (ArrayRecord's data source reads a file's records in one call, files in threads)."""
 
     def __init__(
         self, path: Path | str | None = None, shard_bytes: int = SHARD_BYTES, **options: Any
@@ -124,24 +128,67 @@ def check_sizes(path: Path, files: list[tuple[str, int]]) -> None:
             )
 
 
+def write_index(path: Path, files: list[tuple[str, int]]) -> None:
+    """Write ``index.json`` beside data files the library keeps no sizes of: each file (name, records) and
+    its size in bytes, for ``check_sizes`` at open (a format whose reader aborts on a short file)."""
+    listed = [
+        {"filename": name, "records": records, "bytes": (path / name).stat().st_size}
+        for name, records in files
+    ]
+    (path / INDEX).write_text(json.dumps({"files": listed}))
+
+
 def read_index(path: Path) -> dict[str, Any]:
     """The library's ``index.json`` of the store at ``path``."""
     return json.loads((path / INDEX).read_text())
 
 
+RECORD_HEADER = struct.Struct("<qH")
+"""A packed sample's header: its label (int64), then the length of its layout (``"32,32,3 |u1"``)."""
+
+
+def pack_sample(sample: Sample) -> bytes:
+    """A sample as one record of a format that stores bytes alone (ArrayRecord): header, layout, image.
+
+    Decodable with ``struct`` and NumPy alone: ``unpack_sample``.
+    """
+    layout_text = f"{sample['shape']} {sample['dtype']}".encode()
+    return RECORD_HEADER.pack(sample["label"], len(layout_text)) + layout_text + sample["image"]
+
+
+def unpack_sample(record: bytes) -> Sample:
+    """The sample ``pack_sample`` made; DamagedStore for a record too short to be one."""
+    if len(record) < RECORD_HEADER.size:
+        raise DamagedStore(f"a record of {len(record)} bytes is too short to hold a sample")
+    label, length = RECORD_HEADER.unpack_from(record)
+    start = RECORD_HEADER.size + length
+    shape, _, dtype = bytes(record[RECORD_HEADER.size : start]).decode("ascii", "replace").partition(" ")
+    return {"image": memoryview(record)[start:], "label": label, "shape": shape, "dtype": dtype}
+
+
 class SampleReader(Reader):
     """Reads images by global sample index from a library's ``StreamingDataset`` (``dataset[i]``)."""
 
-    def __init__(self, store: SampleShardStore, dataset: Any) -> None:
+    def __init__(
+        self, store: SampleShardStore, dataset: Any, release: Callable[[], None] | None = None
+    ) -> None:
         self.store = store
         self.dataset = dataset
+        self.release = release
+        """What closes the dataset's files, for a dataset that holds them open (TFRecord's descriptors)."""
 
     def __len__(self) -> int:
         return len(self.dataset)
 
+    def fetch(self, indices: list[int]) -> list[Sample]:
+        """The samples of ``indices``: in one call where the library reads batches, else one by one."""
+        if self.store.reads_batches:
+            return list(self.dataset.__getitems__(indices))
+        return [self.dataset[index] for index in indices]
+
     def _read_into(self, indices: np.ndarray, images_out: Images, labels_out: np.ndarray) -> None:
-        for position, index in enumerate(indices.tolist()):
-            sample = self.dataset[index]
+        ids = indices.tolist()
+        for position, (index, sample) in enumerate(zip(ids, self.fetch(ids), strict=True)):
             out = images_out[position]
             if (sample["shape"], sample["dtype"]) != layout(out):
                 raise DamagedStore(
@@ -152,4 +199,6 @@ class SampleReader(Reader):
             self.store.codec.decode_into(memoryview(sample["image"]), out)
 
     def close(self) -> None:
+        if self.release is not None:
+            self.release()
         self.dataset = None

@@ -203,6 +203,27 @@ _ENTRIES = (
         "LocalDataset, as Composer users train from (requirements/mds.txt, and a working torchvision).",
     ),
     Method(
+        "hf_datasets",
+        "imagestores.stores.hf_datasets:HfDataset",
+        "tables",
+        "A Hugging Face datasets Arrow dataset (save_to_disk), a row per image, its bytes in an "
+        "Image(decode=False) column, memory-mapped by load_from_disk, read by Arrow gathers (formats extra).",
+    ),
+    Method(
+        "tfrecord",
+        "imagestores.stores.tfrecord_files:TFRecordFiles",
+        "shards",
+        "TFRecord files of one tf.train.Example per image with the tfrecord package's offset index: TFRecord "
+        "has no random access of its own, so random reads seek through that index (formats extra).",
+    ),
+    Method(
+        "array_record",
+        "imagestores.stores.array_record_files:ArrayRecordFiles",
+        "shards",
+        "ArrayRecord files of one packed sample per record, a chunk per record (group_size:1) as TFDS and "
+        "Grain write them, read in batches by its ArrayRecordDataSource: random access by id (formats extra)",
+    ),
+    Method(
         "sqlite",
         "imagestores.stores.sqlite_blobs:SqliteBlobs",
         "key-value",
