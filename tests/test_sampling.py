@@ -151,6 +151,13 @@ def test_every_round_samples_each_due_method_once_in_a_shuffled_order():
     assert all(len(entry.samples) == 6 for entry in entries.values())
 
 
+def test_a_twin_batches_as_many_calls_per_sample_as_its_original():
+    """Calibrated apart, calls of 6 ms would batch 2 to a sample and their twin's of 4 ms 4."""
+    series = {"a": [0.006], "a_twin": [0.004]}
+    entries, _ = run(series, Sampling(min_samples=2, max_samples=2), twins={"a_twin": "a"})
+    assert entries["a"].loops == entries["a_twin"].loops
+
+
 def test_short_calls_are_batched_and_known_loops_skip_the_calibration():
     entries, log = run({"short": [1e-4], "long": [0.02]}, Sampling(min_samples=3, min_sample_seconds=0.01))
     assert entries["short"].loops == 128 and entries["short"].samples == [pytest.approx(1e-4)] * 3
