@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 import pytest
+from shard_damage import assert_a_cut_or_missing_file_is_refused, assert_round_trip
 
 from imagestores import open_store
 from imagestores.stores import DamagedStore, MissingLibrary, UnsupportedInput, get, resolve
@@ -43,21 +44,7 @@ def test_every_dtype_and_shape_round_trips_through_the_store_and_open_store(name
     path = tmp_path / name
     spec = {"name": name, "method": name, "options": {"shard_bytes": SMALL_SHARDS[name]}}
     resolve(spec).store(path).write(images, labels)
-    order = np.array([len(images) - 1, 0, 5, 5, 2])
-    got = [np.zeros_like(images[i]) for i in order]
-    got_labels = np.zeros(len(order), dtype=np.int64)
-    with get(name).store(path).open() as reader:
-        assert len(reader) == len(images)
-        reader.read_into(order, got, got_labels)
-    np.testing.assert_array_equal(got_labels, labels[order])
-    for image, index in zip(got, order.tolist(), strict=True):
-        np.testing.assert_array_equal(image, images[index])
-    with open_store(path) as dataset:
-        assert dataset.method == name and len(dataset) == len(images)
-        for index in range(len(images)):
-            image, label = dataset[index]
-            assert image.dtype == images[index].dtype and label == labels[index]
-            np.testing.assert_array_equal(image, images[index])
+    assert_round_trip(name, path, images, labels)
 
 
 def own_samples(name: str, path) -> list[dict]:
@@ -154,21 +141,14 @@ def test_a_flipped_byte_in_a_tfrecord_is_a_checksum_mismatch_never_a_wrong_image
             dataset[2]
 
 
+def indexed_files(path) -> list[str]:
+    """The data files a TFRecord or ArrayRecord store's index lists."""
+    return [entry["filename"] for entry in json.loads((path / "index.json").read_text())["files"]]
+
+
 @pytest.mark.parametrize("name", ["tfrecord", "array_record"])
 def test_a_truncated_or_missing_data_file_is_a_damaged_store_named_at_open(name, tmp_path):
-    images = np.random.default_rng(8).integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
-    path = tmp_path / name
-    spec = {"name": name, "method": name, "options": {"shard_bytes": 8192}}
-    resolve(spec).store(path).write(images, np.arange(6))
-    files = [entry["filename"] for entry in json.loads((path / "index.json").read_text())["files"]]
-    assert len(files) > 1
-    with open(path / files[1], "r+b") as data:
-        data.truncate(100)
-    with pytest.raises(DamagedStore, match=f"{files[1]}: 100 bytes"):
-        open_store(path).read([0])
-    (path / files[1]).unlink()
-    with pytest.raises(DamagedStore, match=f"{files[1]}: missing"):
-        get(name).store(path).open()
+    assert_a_cut_or_missing_file_is_refused(name, tmp_path / name, indexed_files)
 
 
 @pytest.mark.parametrize("name", FORMATS)

@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 import pytest
+from shard_damage import assert_a_cut_or_missing_file_is_refused, assert_round_trip
 
 from imagestores import open_store
 from imagestores.stores import DamagedStore, MissingLibrary, UnsupportedInput, get, resolve
@@ -52,21 +53,8 @@ def test_mixed_images_round_trip_through_the_store_and_open_store(name, tmp_path
     images, labels = mixed()
     path = tmp_path / name
     get(name).store(path).write(images, labels)
-    order = np.array([2, 0, 3, 1, 2])
-    got = [np.zeros_like(images[i]) for i in order]
-    got_labels = np.zeros(len(order), dtype=np.int64)
-    with get(name).store(path).open() as reader:
-        assert len(reader) == len(images)
-        reader.read_into(order, got, got_labels)
-    np.testing.assert_array_equal(got_labels, labels[order])
-    for image, index in zip(got, order.tolist(), strict=True):
-        np.testing.assert_array_equal(image, images[index])
+    assert_round_trip(name, path, images, labels)
     with open_store(path) as dataset:
-        assert dataset.method == name and len(dataset) == len(images)
-        for index in range(len(images)):
-            image, label = dataset[index]
-            assert image.dtype == images[index].dtype and label == labels[index]
-            np.testing.assert_array_equal(image, images[index])
         batch = dataset.__getitems__([3, 1])
         assert [label for _, label in batch] == [9, 70_000]
         np.testing.assert_array_equal(batch[0][0], images[3])
@@ -107,28 +95,17 @@ def test_png_samples_round_trip_and_refuse_what_png_cannot_hold(name, tmp_path):
     assert not (tmp_path / "refused").exists() and not list(tmp_path.glob(".refused*"))
 
 
+def loader_files(path) -> list[str]:
+    """The data files a LitData or MDS index lists."""
+    index = json.loads((path / "index.json").read_text())
+    if "chunks" in index:
+        return [chunk["filename"] for chunk in index["chunks"]]
+    return [shard["raw_data"]["basename"] for shard in index["shards"]]
+
+
 @pytest.mark.parametrize("name", LOADERS)
 def test_a_truncated_or_missing_data_file_is_a_damaged_store(name, tmp_path):
-    rng = np.random.default_rng(8)
-    images = rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
-    path = tmp_path / name
-    resolve({"name": name, "method": name, "options": {"shard_bytes": 8192}}).store(path).write(
-        images, np.arange(6)
-    )
-    index = json.loads((path / "index.json").read_text())
-    files = (
-        [c["filename"] for c in index["chunks"]]
-        if name == "litdata"
-        else [shard["raw_data"]["basename"] for shard in index["shards"]]
-    )
-    assert len(files) > 1
-    with open(path / files[1], "r+b") as data:
-        data.truncate(100)
-    with pytest.raises(DamagedStore, match=f"{files[1]}: 100 bytes"):
-        open_store(path).read([0])
-    (path / files[1]).unlink()
-    with pytest.raises(DamagedStore, match=f"{files[1]}: missing"):
-        get(name).store(path).open()
+    assert_a_cut_or_missing_file_is_refused(name, tmp_path / name, loader_files)
 
 
 @pytest.mark.parametrize("name", LOADERS)

@@ -34,7 +34,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from imagestores.stores.base import EncodedStore, Images, Reader, byte_batches
+from imagestores.stores.base import Images, Reader, byte_batches
+from imagestores.stores.encoded import ShardedStore
 from imagestores.stores.errors import DamagedStore
 
 INDEX = "index.json"
@@ -66,7 +67,7 @@ def layout(image: np.ndarray) -> tuple[str, str]:
     return ",".join(map(str, image.shape)), image.dtype.str
 
 
-class SampleShardStore(EncodedStore):
+class SampleShardStore(ShardedStore):
     """A store of one sample per image in a training loader's format, written and read by its library.
 
     Subclasses name the library (``module``, ``package``, ``install``) and implement ``_write_samples``
@@ -83,13 +84,7 @@ class SampleShardStore(EncodedStore):
     """True when the library's dataset reads many samples in one call (``__getitems__``), faster than a
     ``dataset[i]`` each (ArrayRecord's data source reads a file's records in one call, files in threads)."""
 
-    def __init__(
-        self, path: Path | str | None = None, shard_bytes: int = SHARD_BYTES, **options: Any
-    ) -> None:
-        super().__init__(path, **options)
-        if shard_bytes < 1:
-            raise ValueError(f"shard_bytes must be positive, not {shard_bytes}")
-        self.shard_bytes = shard_bytes
+    default_shard_bytes: ClassVar[int] = SHARD_BYTES
 
     @classmethod
     def unavailable(cls) -> str:

@@ -5,7 +5,7 @@ and each image's record (encoded, the original file's bytes, or a view of raw pi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -53,6 +53,22 @@ class EncodedStore(Store):
         if self.codec.name == "raw" and isinstance(block, np.ndarray):
             return raw_records(block)
         return [self.codec.encode(image) for image in block]
+
+
+class ShardedStore(EncodedStore):
+    """A store of encoded samples in files of at most ``shard_bytes`` (the option its formats call chunk,
+    shard or size limit); ``default_shard_bytes`` is each format's own default."""
+
+    default_shard_bytes: ClassVar[int]
+
+    def __init__(
+        self, path: Path | str | None = None, shard_bytes: int | None = None, **options: Any
+    ) -> None:
+        super().__init__(path, **options)
+        shard_bytes = self.default_shard_bytes if shard_bytes is None else shard_bytes
+        if shard_bytes < 1:
+            raise ValueError(f"shard_bytes must be positive, not {shard_bytes}")
+        self.shard_bytes = shard_bytes
 
 
 def raw_target(codec: Codec, images_out: Images) -> memoryview | None:

@@ -21,35 +21,29 @@ Writing builds the Arrow table in memory (the images are in memory already) and 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
 from imagestores.stores import _tables as tables
 from imagestores.stores._sample_shards import import_problem
-from imagestores.stores.base import EncodedStore, Images, Reader, byte_batches
+from imagestores.stores.base import Images, Reader, byte_batches
 from imagestores.stores.codecs import Codec
+from imagestores.stores.encoded import ShardedStore
 
 INSTALL = 'install the formats extra: .venv/bin/pip install --editable ".[formats]"'
 SHARD_BYTES = 500 * 10**6
 """Most bytes of an Arrow file: ``save_to_disk``'s own default (``max_shard_size="500MB"``)."""
 
 
-class HfDataset(EncodedStore):
+class HfDataset(ShardedStore):
     """A ``datasets.Dataset`` saved in Arrow files of at most ``shard_bytes``.
 
     Options: ``encoding`` (raw, png, jpeg, original), ``quality`` and ``shard_bytes``.
     """
 
-    def __init__(
-        self, path: Path | str | None = None, shard_bytes: int = SHARD_BYTES, **options: Any
-    ) -> None:
-        super().__init__(path, **options)
-        if shard_bytes < 1:
-            raise ValueError(f"shard_bytes must be positive, not {shard_bytes}")
-        self.shard_bytes = shard_bytes
+    default_shard_bytes: ClassVar[int] = SHARD_BYTES
 
     @classmethod
     def unavailable(cls) -> str:
