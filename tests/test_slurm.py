@@ -133,12 +133,14 @@ def test_every_timing_job_ran_through_the_scheduler_on_a_whole_node(cluster, slu
         text = log.read_text()
         assert "rule measure:" in text, text[-2000:]
         assert f"wildcards: method={method}, cutoff={cutoff}" in text, text[-2000:]
-    # The head-to-head job has no wildcards: its log lies directly in its rule's folder, or one below.
-    head_to_head = {
-        log.stem for log in (workdir / ".snakemake" / "slurm_logs" / "rule_head_to_head").rglob("*.log")
-    }
-    assert len(head_to_head) == 1, "the head-to-head job ran through the scheduler too"
-    ids = {*measure.values(), *paper.values(), *head_to_head}
+    # The head-to-head, machine-drift and machine-record jobs have no wildcards: each one's log lies
+    # directly in its rule's folder, or one below.
+    single = {}
+    for rule in ("head_to_head", "machine_drift", "environment"):
+        logs = {log.stem for log in (workdir / ".snakemake" / "slurm_logs" / f"rule_{rule}").rglob("*.log")}
+        assert len(logs) == 1, f"the {rule} job ran through the scheduler too"
+        single[rule] = logs.pop()
+    ids = {*measure.values(), *paper.values(), *single.values()}
     records = {row["JobID"]: row for row in sacct(cluster, "-j", ",".join(sorted(ids)))}
     assert set(records) == ids, "sacct lists every submitted job"
     for row in records.values():
