@@ -16,7 +16,6 @@ import yaml
 from pipeline import TIMED_CASES, snakemake_command, versioned_config
 
 from imagestores import operations
-from imagestores.report import summary
 
 pytestmark = pytest.mark.slow
 
