@@ -144,46 +144,58 @@ def time_reads(
     Each case's verified, untimed warm-up read (in a shuffled order) sizes its samples when it lasted long
     enough; a cold call lasts at least as long as a warm one.
     """
-    settings = plan.settings
-    floor = physical_floor_bandwidth()
     files = {name: cache.store_files(stores[name]) for name in methods}
     rows: dict[str, list[Measurement]] = {name: [] for name in methods}
-    random_reads = settings["random_reads"]
-    cases = timing.timed_read_cases(plan.images, plan.labels, random_reads, plan.where)
-    min_sample = plan.sampling.min_sample_seconds
-    for operation, indices in cases.items():
-        moved = timing.image_bytes(plan.images, indices)
+    random_reads = plan.settings["random_reads"]
+    for operation, indices in timing.timed_read_cases(
+        plan.images, plan.labels, random_reads, plan.where
+    ).items():
         reads = {
-            name: timing.operation_run(
-                method, operation, plan.images, plan.labels, stores[name], random_reads, plan.where
-            )
+            name: timing.operation_run(method, operation, plan, stores[name], random_reads, plan.where)
             for name, method in methods.items()
         }
         warmed = {}
         for position in rng.permutation(len(reads)):
             name = list(reads)[position]
             warmed[name] = reads[name]()
-        sized = {name: 1 for name, seconds in warmed.items() if seconds >= min_sample}
-        for state in settings["caches"]:
-            evictions: dict[str, list[str]] = {name: [] for name in methods}
-            calls = {
-                name: partial(
-                    timing.timed_read,
-                    reads[name],
-                    evictor(files[name], settings["drop_caches"], state),
-                    evictions[name],
-                    moved,
-                    floor,
-                )
-                for name in methods
-            }
-            entries = race(
-                calls, plan.sampling, rng, loops=sized, twins=plan.twins, case=f"{operation}, {state}"
-            )
-            for name, entry in entries.items():
-                eviction = timing.case_eviction(evictions[name])
-                rows[name] += rows_of(operation, state, entry, len(indices), moved, eviction)
+        sized = {name: 1 for name, seconds in warmed.items() if seconds >= plan.sampling.min_sample_seconds}
+        for state in plan.settings["caches"]:
+            for name, taken in race_reads(
+                reads, files, (operation, state, indices), plan, rng, sized
+            ).items():
+                rows[name] += taken
     return rows
+
+
+def race_reads(
+    reads: Mapping[str, Callable[[], float]],
+    files: Mapping[str, Sequence[Path]],
+    case: tuple[str, str, np.ndarray],
+    plan: Plan,
+    rng: np.random.Generator,
+    sized: Mapping[str, int],
+) -> dict[str, list[Measurement]]:
+    """One read case (operation, page-cache state, the ids it reads) of every method, raced: its rows."""
+    operation, state, indices = case
+    moved = timing.image_bytes(plan.images, indices)
+    floor = physical_floor_bandwidth()
+    evictions: dict[str, list[str]] = {name: [] for name in reads}
+    calls = {
+        name: partial(
+            timing.timed_read,
+            reads[name],
+            evictor(files[name], plan.settings["drop_caches"], state),
+            evictions[name],
+            moved,
+            floor,
+        )
+        for name in reads
+    }
+    entries = race(calls, plan.sampling, rng, loops=sized, twins=plan.twins, case=f"{operation}, {state}")
+    return {
+        name: rows_of(operation, state, entry, len(indices), moved, timing.case_eviction(evictions[name]))
+        for name, entry in entries.items()
+    }
 
 
 def evictor(files: Sequence[Path], drop_caches: bool, state: str) -> Callable[[], cache.Eviction] | None:
@@ -208,47 +220,54 @@ def time_epochs(
 
     Each worker count's verified, untimed epoch of every method is its warm-up; each sample is one epoch.
     """
-    settings = plan.settings
-    floor = physical_floor_bandwidth()
-    batch_size = settings["loader"]["batch_size"]
+    batch_size = plan.settings["loader"]["batch_size"]
     order = epoch_order(len(plan.images), timing.SEED)
-    moved = timing.image_bytes(plan.images, order)
-    first_ids = epoch.batch_ids(order, batch_size, 0)
-    first_moved = timing.image_bytes(plan.images, first_ids)
     files = {name: cache.store_files(stores[name]) for name in methods}
     rows: dict[str, list[Measurement]] = {name: [] for name in methods}
-    for workers in settings["loader"]["workers"]:
-        for name, method in methods.items():
-            epoch.verified_epoch(method, stores[name], plan.images, plan.labels, order, batch_size, workers)
-        for state in settings["caches"]:
-            firsts: dict[str, list[float]] = {name: [] for name in methods}
-            evictions: dict[str, list[str]] = {name: [] for name in methods}
-            calls = {}
-            for name, method in methods.items():
-                timed = partial(
-                    epoch.timed_epoch,
-                    method,
-                    stores[name],
-                    plan.labels,
-                    order,
-                    batch_size,
-                    workers,
-                    evictor(files[name], settings["drop_caches"], state),
-                    moved,
-                    floor,
-                )
-                calls[name] = partial(epoch_sample, timed, firsts[name], evictions[name])
-            case = f"epoch with {workers} workers, {state}"
-            entries = race(
-                calls, plan.sampling, rng, loops=dict.fromkeys(calls, 1), twins=plan.twins, case=case
-            )
-            for name, entry in entries.items():
-                eviction = timing.case_eviction(evictions[name])
-                first = Entry(1, firsts[name], entry.stopped)
-                rows[name] += rows_of(epoch.operation(workers), state, entry, len(order), moved, eviction)
-                rows[name] += rows_of(
-                    epoch.first_batch_operation(workers), state, first, len(first_ids), first_moved, eviction
-                )
+    for workers in plan.settings["loader"]["workers"]:
+        epochs = {
+            name: epoch.Epoch(method, stores[name], order, batch_size, workers)
+            for name, method in methods.items()
+        }
+        for name in methods:
+            epoch.verified_epoch(epochs[name], plan.images, plan.labels)
+        for state in plan.settings["caches"]:
+            for name, taken in race_epochs(epochs, files, state, plan, rng).items():
+                rows[name] += taken
+    return rows
+
+
+def race_epochs(
+    epochs: Mapping[str, epoch.Epoch],
+    files: Mapping[str, Sequence[Path]],
+    state: str,
+    plan: Plan,
+    rng: np.random.Generator,
+) -> dict[str, list[Measurement]]:
+    """The epochs of every method from one page-cache state, raced: their rows, the epoch's and its first
+    batch's."""
+    some = next(iter(epochs.values()))
+    moved = timing.image_bytes(plan.images, some.order)
+    first_ids = some.batch(0)
+    first_moved = timing.image_bytes(plan.images, first_ids)
+    floor = physical_floor_bandwidth()
+    firsts: dict[str, list[float]] = {name: [] for name in epochs}
+    evictions: dict[str, list[str]] = {name: [] for name in epochs}
+    calls = {}
+    for name, one in epochs.items():
+        evict = evictor(files[name], plan.settings["drop_caches"], state)
+        timed = partial(epoch.timed_epoch, one, plan.labels, evict, moved, floor)
+        calls[name] = partial(epoch_sample, timed, firsts[name], evictions[name])
+    case = f"epoch with {some.workers} workers, {state}"
+    entries = race(calls, plan.sampling, rng, loops=dict.fromkeys(calls, 1), twins=plan.twins, case=case)
+    rows: dict[str, list[Measurement]] = {}
+    for name, entry in entries.items():
+        eviction = timing.case_eviction(evictions[name])
+        first = Entry(1, firsts[name], entry.stopped)
+        rows[name] = rows_of(epoch.operation(some.workers), state, entry, len(some.order), moved, eviction)
+        rows[name] += rows_of(
+            epoch.first_batch_operation(some.workers), state, first, len(first_ids), first_moved, eviction
+        )
     return rows
 
 

@@ -25,6 +25,7 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -98,27 +99,40 @@ def batch_ids(order: np.ndarray, batch_size: int, position: int) -> np.ndarray:
     return order[position * batch_size : (position + 1) * batch_size]
 
 
-def verified_epoch(
-    method: Method,
-    store_path: Path,
-    images: Images,
-    labels: np.ndarray,
-    order: np.ndarray,
-    batch_size: int,
-    workers: int,
-) -> None:
+@dataclass(frozen=True)
+class Epoch:
+    """One store's epoch: every id of ``order`` in batches of ``batch_size`` through a DataLoader with
+    ``workers`` worker processes."""
+
+    method: Method
+    store_path: Path
+    order: np.ndarray
+    batch_size: int
+    workers: int
+
+    def run(self, consume: Consume) -> tuple[float, float]:
+        """``run_epoch`` of this epoch: seconds to the first batch and to the end."""
+        return run_epoch(self.store_path, self.order, self.batch_size, self.workers, consume)
+
+    def batch(self, position: int) -> np.ndarray:
+        """The ids of batch ``position``."""
+        return batch_ids(self.order, self.batch_size, position)
+
+
+def verified_epoch(epoch: Epoch, images: Images, labels: np.ndarray) -> None:
     """One untimed epoch comparing every image and label of every batch with the source, in order."""
     seen = 0
 
     def check(position: int, got: Images, got_labels: np.ndarray) -> None:
         nonlocal seen
-        verify(method, got, got_labels, images, labels, batch_ids(order, batch_size, position))
+        verify(epoch.method, got, got_labels, images, labels, epoch.batch(position))
         seen += len(got_labels)
 
-    run_epoch(store_path, order, batch_size, workers, check)
-    if seen != len(order):
+    epoch.run(check)
+    if seen != len(epoch.order):
         raise ReadMismatch(
-            f"{method.name}: an epoch with {workers} workers read {seen} of {len(order)} images"
+            f"{epoch.method.name}: an epoch with {epoch.workers} workers read {seen} of "
+            f"{len(epoch.order)} images"
         )
 
 
@@ -137,12 +151,8 @@ def check_labels(
 
 
 def timed_epoch(
-    method: Method,
-    store_path: Path,
+    epoch: Epoch,
     labels: np.ndarray,
-    order: np.ndarray,
-    batch_size: int,
-    workers: int,
     evict: Callable[[], cache.Eviction] | None,
     moved: int,
     floor: float,
@@ -152,8 +162,8 @@ def timed_epoch(
     eviction = describe(evict()) if evict is not None else ""
     got: list[np.ndarray] = []
     back_for(moved)
-    first, seconds = run_epoch(store_path, order, batch_size, workers, partial(keep_labels, got))
-    check_labels(method, got, labels, order, batch_size)
+    first, seconds = epoch.run(partial(keep_labels, got))
+    check_labels(epoch.method, got, labels, epoch.order, epoch.batch_size)
     check_physical(seconds, moved, floor)
     return first, seconds, eviction
 

@@ -49,6 +49,7 @@ def head_to_head_job(
     cutoff: int,
     settings: Mapping[str, Any],
     out: Path,
+    *,
     twins: Mapping[str, str] | None = None,
     drift: Mapping[str, Any] | None = None,
 ) -> None:
@@ -61,23 +62,14 @@ def head_to_head_job(
     ``twins`` maps each A/A twin's name to its original's: a twin is sampled alike, and not ranked.
     """
     data = load_prepared(data_dir, cutoff)
-    images, labels = data.images, data.labels
     root = jobs.store_root(settings["stores"]["root"]) / STORES_DIR
-    contenders: dict[str, Method] = {}
-    for spec in methods:
-        method = resolve(spec)
-        try:
-            method.store(root / method.name).check(images)
-        except UnsupportedInput as reason:
-            log.warning("%s cannot hold this data, left out: %s", method.name, reason)
-            continue
-        contenders[method.name] = method
+    contenders = holding(methods, data.images, root)
     rows: dict[str, list[timing.Measurement]] = {}
     if contenders:
-        check_free_space(root, images, len(contenders))
+        check_free_space(root, data.images, len(contenders))
         plan = cases.Plan(
-            images,
-            labels,
+            data.images,
+            data.labels,
             timing.fresh(root),
             settings,
             Sampling.configured(settings, drift, deciding=True),
@@ -91,3 +83,17 @@ def head_to_head_job(
     frames = [jobs.timing_frame(rows[name], name, cutoff, data.source) for name in rows]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=jobs.TIMING_COLUMNS)
     table.to_csv(out, index=False)
+
+
+def holding(methods: Sequence[MethodSpec], images: Images, root: Path) -> dict[str, Method]:
+    """The methods that can hold ``images``; each other one is left out, with its reason in the log."""
+    contenders: dict[str, Method] = {}
+    for spec in methods:
+        method = resolve(spec)
+        try:
+            method.store(root / method.name).check(images)
+        except UnsupportedInput as reason:
+            log.warning("%s cannot hold this data, left out: %s", method.name, reason)
+            continue
+        contenders[method.name] = method
+    return contenders

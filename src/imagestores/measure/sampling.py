@@ -286,25 +286,15 @@ def race(
     """Sample every call of ``calls`` (each returns the seconds of one timed call) in rounds until each
     stops (see the module); return every method's entry.
 
-    A method whose calls per sample are given in ``loops`` was already warmed up by its caller; every other
-    is calibrated first (``calibrate``, its warm-up), in a shuffled order, so no method is always the one
-    warmed up last; an A/A twin then takes its original's calls per sample. Rounds go in pairs: a shuffled
-    order, then its reverse (``round_order``).
-    ``between_rounds`` runs untimed after the calibration and after every round. A long
-    case logs its round, the methods still racing and a guess of the time left. ``clock`` measures what a
+    Methods without calls per sample in ``loops`` (their caller's warm-up sized them) are calibrated first
+    (``calibrated``). Rounds go in pairs: a shuffled order, then its reverse (``round_order``).
+    ``between_rounds`` runs untimed after the calibration and after every round. A long case logs its
+    round, the methods still racing and a guess of the time left (``Progress``). ``clock`` measures what a
     sample costs (the budget), in seconds.
     """
-    started = last_report = time.perf_counter()
-    names = list(calls)
-    known = dict(loops or {})
-    for position in rng.permutation(len(names)):
-        name = names[position]
-        if name not in known:
-            known[name] = calibrate(calls[name], sampling.min_sample_seconds)
-    # A twin batches as many calls as its original: a sample of 16 writes in a row leaves more dirty pages
-    # for its last writes than one of 8, so twins calibrated apart were told apart on writes.
-    known |= {twin: known[original] for twin, original in (twins or {}).items() if original in known}
-    state = Race({name: Entry(known[name]) for name in names}, sampling, twins)
+    progress = Progress(case)
+    known = calibrated(calls, sampling.min_sample_seconds, rng, loops or {}, twins or {})
+    state = Race({name: Entry(known[name]) for name in calls}, sampling, twins)
     if between_rounds:
         between_rounds()
     rounds, order = 0, []
@@ -319,18 +309,56 @@ def race(
         if between_rounds:
             between_rounds()
         state.update()
-        if (now := time.perf_counter()) - last_report > PROGRESS_SECONDS and state.due():
-            last_report = now
-            log.info(
-                "%s: round %d after %.0f s, still racing %s, about %.0f s left",
-                case,
-                rounds,
-                now - started,
-                ", ".join(state.due()),
-                state.seconds_left(),
-            )
-    log.info("%s: %s in %.0f s", case, outcome(state.entries), time.perf_counter() - started)
+        progress.report(rounds, state)
+    progress.done(state.entries)
     return state.entries
+
+
+def calibrated(
+    calls: Mapping[str, Callable[[], float]],
+    min_sample_seconds: float,
+    rng: np.random.Generator,
+    loops: Mapping[str, int],
+    twins: Mapping[str, str],
+) -> dict[str, int]:
+    """Calls per sample of every method: ``loops`` where given, else ``calibrate``d (its warm-up), in a
+    shuffled order so that no method is always the one warmed up last; an A/A twin takes its original's.
+
+    Twins calibrated apart batched 8 and 16 writes: the last of 16 writes in a row meet more dirty pages,
+    and the twins were told apart on writes.
+    """
+    known = dict(loops)
+    names = list(calls)
+    for position in rng.permutation(len(names)):
+        if names[position] not in known:
+            known[names[position]] = calibrate(calls[names[position]], min_sample_seconds)
+    return known | {twin: known[original] for twin, original in twins.items() if original in known}
+
+
+class Progress:
+    """What a case tells the log: every ``PROGRESS_SECONDS`` its round, the methods still racing and a
+    guess of the time left, and at its end how it ended."""
+
+    def __init__(self, case: str) -> None:
+        self.case = case
+        self.started = self.reported = time.perf_counter()
+
+    def report(self, rounds: int, state: Race) -> None:
+        now = time.perf_counter()
+        if now - self.reported <= PROGRESS_SECONDS or not state.due():
+            return
+        self.reported = now
+        log.info(
+            "%s: round %d after %.0f s, still racing %s, about %.0f s left",
+            self.case,
+            rounds,
+            now - self.started,
+            ", ".join(state.due()),
+            state.seconds_left(),
+        )
+
+    def done(self, entries: Mapping[str, Entry]) -> None:
+        log.info("%s: %s in %.0f s", self.case, outcome(entries), time.perf_counter() - self.started)
 
 
 def round_order(due: Sequence[str], previous: Sequence[str], rng: np.random.Generator) -> list[str]:

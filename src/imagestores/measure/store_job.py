@@ -249,8 +249,7 @@ def operation_run(job: StoreJob, operation: str, store: str) -> Callable[[], obj
     return timing.operation_run(
         resolve(job.method),
         operation,
-        data.images,
-        data.labels,
+        data,
         Path(store),
         job.settings["random_reads"],
         filter_of(job.settings),

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -221,19 +222,28 @@ def timed_read_cases(
     return cases
 
 
+class Source(Protocol):
+    """The images an operation writes or checks what it read against, and their labels (the prepared
+    data, or a timing plan of it)."""
+
+    images: Images
+    labels: np.ndarray
+
+
 def operation_run(
     method: Method,
     operation: str,
-    images: Images,
-    labels: np.ndarray,
+    source: Source,
     store: Path,
     random_reads: int,
     where: Where | None = None,
 ) -> Callable[[], object]:
     """One untimed run of ``operation``, ready to call: a write of a new ``store``, or a read of ``store``.
 
-    Reads verify what they read, as the timed ones do; ``read_filtered`` needs ``where``.
+    Reads verify what they read against ``source``, as the timed ones do; ``read_filtered`` needs
+    ``where``.
     """
+    images, labels = source.images, source.labels
     count = len(images)
     if operation in (writes := write_cases(count)):
         chosen = writes[operation]
