@@ -26,8 +26,11 @@ import numpy as np
 import pandas as pd
 
 from imagestores.data.prepared import load_prepared
-from imagestores.measure import cases, jobs, timing
+from imagestores.measure import cases, timing
+from imagestores.measure.disk import require_free_space, store_bound, store_root
 from imagestores.measure.sampling import Sampling
+from imagestores.measure.store_job import filter_of
+from imagestores.measure.tables import TIMING_COLUMNS, timing_frame
 from imagestores.stores import Method, MethodSpec, UnsupportedInput, resolve
 from imagestores.stores.base import Images
 
@@ -40,7 +43,7 @@ STORES_DIR = "head_to_head"
 def check_free_space(root: Path, images: Images, methods: int) -> None:
     """Refuse to start when ``root`` cannot hold two stores per method (the one read, one round's write)."""
     what = f"comparing {methods} methods head to head on {len(images):,} images"
-    jobs.require_free_space(root, 2 * methods * jobs.store_bound(images), what)
+    require_free_space(root, 2 * methods * store_bound(images), what)
 
 
 def head_to_head_job(
@@ -56,13 +59,13 @@ def head_to_head_job(
     """Time every method of ``methods`` (A/A twins included) on ``cutoff`` images in this one job, raced
     (see the module), and write their rows to ``out`` in the columns of ``timings.csv``.
 
-    ``settings`` are the measure jobs' (``jobs.measure_job``), ``drift`` the machine's (its least spread,
+    ``settings`` are the measure jobs' (``store_job.measure_job``), ``drift`` the machine's (its least spread,
     ``Sampling.configured``). A method that cannot hold the data is left out, as its measure job says.
     Each method's store is built once under ``stores.root``/``head_to_head`` and removed at the end;
     ``twins`` maps each A/A twin's name to its original's: a twin is sampled alike, and not ranked.
     """
     data = load_prepared(data_dir, cutoff)
-    root = jobs.store_root(settings["stores"]["root"]) / STORES_DIR
+    root = store_root(settings["stores"]["root"]) / STORES_DIR
     contenders = holding(methods, data.images, root)
     rows: dict[str, list[timing.Measurement]] = {}
     if contenders:
@@ -74,14 +77,14 @@ def head_to_head_job(
             settings,
             Sampling.configured(settings, drift, deciding=True),
             twins or {},
-            jobs.filter_of(settings),
+            filter_of(settings),
         )
         rows, _ = cases.time_methods(contenders, plan, np.random.default_rng(timing.SEED))
         shutil.rmtree(root)
     else:
         log.warning("no method can hold these %d images: nothing timed head to head", cutoff)
-    frames = [jobs.timing_frame(rows[name], name, cutoff, data.source) for name in rows]
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=jobs.TIMING_COLUMNS)
+    frames = [timing_frame(rows[name], name, cutoff, data.source) for name in rows]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TIMING_COLUMNS)
     table.to_csv(out, index=False)
 
 
